@@ -1,0 +1,1 @@
+"""Offline export: PyTorch checkpoints -> ONNX with a contract -> int8, checked against fp32."""

@@ -1,0 +1,46 @@
+"""`perceive run CONFIG`: run the configured pipelines in the foreground."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import asdict
+
+
+def register(sub) -> None:
+    p = sub.add_parser("run", help="run the pipelines of a config in the foreground",
+                       description="Start every enabled pipeline of CONFIG, print events as JSON lines "
+                                   "on stdout, and print per-stage latency, drops and budget misses when "
+                                   "the sources end, after --seconds, or on Ctrl-C.")
+    p.add_argument("config", help="TOML config file")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
+    p.add_argument("--seconds", type=float, default=0, help="stop after this long (0: until sources end)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from pipeline.config.tree import load_config
+    from pipeline.runtime.runner import PipelineRunner
+    from pipeline.runtime.stage import StageEnv
+
+    config = load_config(args.config, args.set)
+
+    def emit(event) -> None:
+        print(json.dumps(asdict(event), default=str), flush=True)
+
+    runners = [PipelineRunner(p, StageEnv(config.engine, config.models.dirs, emit_fn=emit))
+               for p in config.pipelines if p.enabled]
+    deadline = time.monotonic() + args.seconds if args.seconds else None
+    try:
+        for r in runners:
+            r.start()
+        while any(r.running for r in runners) and (deadline is None or time.monotonic() < deadline):
+            time.sleep(0.1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for r in runners:
+            r.stop()
+    for r in runners:
+        print(json.dumps(r.stats(), default=str), file=sys.stderr)
+    return 0

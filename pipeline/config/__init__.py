@@ -1,0 +1,1 @@
+"""Typed configuration: the generic loader and the tree (``pipeline.config.tree``)."""

@@ -1,0 +1,194 @@
+"""Typed loading of dataclass trees from plain dicts (TOML, JSON).
+
+Unknown keys are rejected by name, wrong types say what was expected, and every
+field carries a description in its metadata (``option(default, "doc")``).
+Polymorphic sections (sources, stages) are resolved through a ``Registry`` by
+their ``type`` key. The same loader reads model contracts from ONNX metadata.
+"""
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+from pipeline.errors import ConfigError
+
+_MISSING = dataclasses.MISSING
+
+
+def option(default: Any = _MISSING, doc: str = "", *, factory: Any = _MISSING) -> Any:
+    """A documented dataclass field. Use ``factory`` for lists and tables."""
+    if factory is not _MISSING:
+        return dataclasses.field(default_factory=factory, metadata={"doc": doc})
+    return dataclasses.field(default=default, metadata={"doc": doc})
+
+
+class Registry:
+    """Classes keyed by name, each with a typed config; looked up by a ``type`` field.
+
+    ``unavailable`` records why a known entry cannot be used here (an ImportError
+    from an optional library), so the error says why instead of "unknown type".
+    """
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.entries: dict[str, tuple[type, Any]] = {}
+        self.unavailable: dict[str, str] = {}
+
+    def register(self, name: str, config_cls: type):
+        def wrap(cls):
+            self.entries[name] = (config_cls, cls)
+            return cls
+        return wrap
+
+    def config_class(self, name: str, where: str) -> type:
+        if name in self.unavailable:
+            raise ConfigError(f"{where}: {self.kind} '{name}' unavailable: {self.unavailable[name]}")
+        if name not in self.entries:
+            known = ", ".join(sorted(self.entries)) or "none registered"
+            raise ConfigError(f"{where}: unknown {self.kind} type '{name}' (known: {known})")
+        return self.entries[name][0]
+
+    def build(self, config: Any, *args: Any, **kwargs: Any) -> Any:
+        name = getattr(config, "type")
+        return self.entries[name][1](config, *args, **kwargs)
+
+
+class Tagged:
+    """Base for configs selected by a ``type`` key; subclasses set ``registry``."""
+
+    registry: typing.ClassVar[Registry]
+
+
+def _type_name(tp: Any) -> str:
+    if get_origin(tp) is Literal:
+        return " | ".join(repr(a) for a in get_args(tp))
+    return getattr(tp, "__name__", str(tp)).replace("NoneType", "none")
+
+
+def _fail(where: str, msg: str) -> ConfigError:
+    return ConfigError(f"{where}: {msg}" if where else msg)
+
+
+def _join(where: str, name: str) -> str:
+    return f"{where}.{name}" if where else name
+
+
+def _convert(tp: Any, value: Any, where: str) -> Any:
+    origin = get_origin(tp)
+    if tp is Any:
+        return value
+    if origin in (Union, types.UnionType):
+        options = get_args(tp)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option_tp in options:
+            if option_tp is type(None):
+                continue
+            try:
+                return _convert(option_tp, value, where)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise _fail(where, f"expected {' or '.join(_type_name(o) for o in options)}, got {value!r}")
+    if origin is Literal:
+        if value not in get_args(tp):
+            raise _fail(where, f"expected one of {_type_name(tp)}, got {value!r}")
+        return value
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise _fail(where, f"expected a list, got {type(value).__name__} {value!r}")
+        args = get_args(tp)
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(args) != len(value):
+                raise _fail(where, f"expected {len(args)} items, got {len(value)}")
+            return tuple(_convert(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+        item_tp = args[0] if args else Any
+        items = [_convert(item_tp, v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise _fail(where, f"expected a table, got {value!r}")
+        key_tp, val_tp = get_args(tp) or (str, Any)
+        return {_convert(key_tp, k, where): _convert(val_tp, v, _join(where, str(k))) for k, v in value.items()}
+    if isinstance(tp, type) and issubclass(tp, Tagged):
+        if not isinstance(value, dict):
+            raise _fail(where, f"expected a table with a 'type' key, got {value!r}")
+        if "type" not in value:
+            raise _fail(where, f"missing key 'type' (one of: {', '.join(sorted(tp.registry.entries))})")
+        return build(tp.registry.config_class(value["type"], where), value, where)
+    if dataclasses.is_dataclass(tp):
+        return build(tp, value, where)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise _fail(where, f"expected true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _fail(where, f"expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _fail(where, f"expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise _fail(where, f"expected a string, got {value!r}")
+        return value
+    raise _fail(where, f"unsupported type {tp!r}")  # a bug in a config class, not user input
+
+
+def build(cls: type, data: Any, where: str = "") -> Any:
+    """Build dataclass ``cls`` from ``data``, naming any unknown key or wrong type."""
+    if not isinstance(data, dict):
+        raise _fail(where, f"expected a table, got {type(data).__name__} {data!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    unknown = [k for k in data if k not in fields]
+    if unknown:
+        raise _fail(where, f"unknown key '{unknown[0]}' (allowed: {', '.join(fields)})")
+    hints = get_type_hints(cls)
+    kwargs = {}
+    for name, f in fields.items():
+        key_where = _join(where, name)
+        if name in data:
+            kwargs[name] = _convert(hints[name], data[name], key_where)
+        elif f.default is _MISSING and f.default_factory is _MISSING:
+            raise _fail(key_where, "missing required key")
+    obj = cls(**kwargs)
+    check = getattr(obj, "check", None)
+    if check is not None:
+        problem = check()
+        if problem:
+            raise _fail(where, problem)
+    return obj
+
+
+def to_dict(obj: Any) -> Any:
+    """The plain-dict form of a config tree (what gets saved with results)."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: to_dict(v) for k, v in obj.items()}
+    return obj
+
+
+def describe(cls: type, prefix: str = "") -> list[tuple[str, str, str, str]]:
+    """(key, type, default, doc) for every field, recursively: the config reference."""
+    rows = []
+    hints = get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        key = f"{prefix}{f.name}"
+        if f.default is not _MISSING:
+            default = repr(f.default)
+        elif f.default_factory is not _MISSING:
+            default = repr(to_dict(f.default_factory()))
+        else:
+            default = "(required)"
+        rows.append((key, _type_name(tp), default, f.metadata.get("doc", "")))
+        if dataclasses.is_dataclass(tp):
+            rows.extend(describe(tp, key + "."))
+    return rows

@@ -1,0 +1,199 @@
+"""Audio sources: a sounddevice microphone (imported lazily) and WAV replay.
+
+Samples go into a ring buffer allocated once; the consumer reads fixed blocks
+in order. Audio is delivered mono float32 in [-1, 1] at ``sample_rate``,
+resampled when the device or file has another rate.
+"""
+from __future__ import annotations
+
+import time
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.config.loader import option
+from pipeline.errors import InputError, SourceError
+from pipeline.ringbuffer import RingBuffer
+from pipeline.sources.base import SOURCES, EndOfStream, Item, ReplayOptions, Source, SourceConfig
+
+
+@dataclass(kw_only=True)
+class AudioOptions:
+    sample_rate: int = option(16000, "Rate delivered to the pipeline; other rates are resampled.")
+    block_ms: float = option(20.0, "Samples per delivered block, in milliseconds.")
+    buffer_s: float = option(2.0, "Ring buffer length; a consumer further behind loses the oldest audio.")
+
+
+class LinearResampler:
+    """Streaming linear-interpolation resampler that keeps its phase between blocks."""
+
+    def __init__(self, rate_in: int, rate_out: int):
+        self.step = rate_in / rate_out
+        self._pos = 0.0          # position of the next output sample, in input samples
+        self._last = np.zeros(1, dtype=np.float32)  # previous block's last sample
+
+    def __call__(self, block: np.ndarray) -> np.ndarray:
+        if self.step == 1.0:
+            return block
+        x = np.concatenate([self._last, block])  # x[0] is input sample index -1
+        positions = np.arange(self._pos, len(block) - 1 + 1e-9, self.step)
+        out = np.interp(positions + 1, np.arange(len(x)), x).astype(np.float32)
+        self._pos = (positions[-1] + self.step - len(block)) if len(positions) else self._pos - len(block)
+        self._last = block[-1:].copy()
+        return out
+
+
+def to_mono_float(samples: np.ndarray) -> np.ndarray:
+    """(n,) or (n, channels) int or float PCM -> (n,) float32 in [-1, 1]."""
+    x = samples.astype(np.float32)
+    if samples.dtype == np.uint8:
+        x = (x - 128.0) / 128.0
+    elif samples.dtype.kind == "i":
+        x /= float(np.iinfo(samples.dtype).max + 1)
+    return x.mean(axis=1) if x.ndim == 2 else x
+
+
+def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
+    """A PCM WAV file as (mono float32 samples, sample rate), with clear errors."""
+    try:
+        with wave.open(str(path), "rb") as w:
+            width, channels, rate = w.getsampwidth(), w.getnchannels(), w.getframerate()
+            raw = w.readframes(w.getnframes())
+    except FileNotFoundError:
+        raise InputError(f"audio file not found: {path}") from None
+    except (wave.Error, EOFError) as exc:
+        raise InputError(f"{path}: not a PCM WAV file ({exc})") from None
+    dtypes = {1: np.uint8, 2: np.int16, 4: np.int32}
+    if width not in dtypes:
+        raise InputError(f"{path}: {8 * width}-bit WAV is not supported (use 8, 16 or 32-bit PCM)")
+    samples = np.frombuffer(raw, dtype=dtypes[width]).reshape(-1, channels)
+    return to_mono_float(samples), rate
+
+
+class _AudioSource(Source):
+    kind = "audio"
+
+    def __init__(self, config, name: str = ""):
+        super().__init__(config, name)
+        self.sample_rate = config.sample_rate
+        self.block = max(1, int(round(config.sample_rate * config.block_ms / 1000)))
+        self._ring = RingBuffer(int(config.sample_rate * config.buffer_s) + self.block)
+        self._out = np.zeros((self.block, 1), dtype=np.float32)
+        self._delivered = 0
+
+    def get(self, timeout: float = 0.5) -> Item | None:
+        n = self._ring.read(self._out, timeout, partial=self.finished.is_set())
+        if n == 0:
+            return None
+        start = self._delivered / self.sample_rate
+        self._delivered += n
+        return Item(self.next_seq(), time.monotonic(), self._out[:n, 0], start, {"source": self.name})
+
+    def _end_delivery(self) -> None:
+        if self.finished.is_set():
+            self._ring.close()
+
+    def stats(self) -> dict:
+        return {**super().stats(), "overflowed_samples": self._ring.overflowed}
+
+
+@dataclass(kw_only=True)
+class WavConfig(SourceConfig, AudioOptions, ReplayOptions):
+    path: str = option(doc="WAV file (PCM 8/16/32-bit, any rate, any channel count).")
+
+    def check(self) -> str | None:
+        return None if self.path else "path: required"
+
+
+@SOURCES.register("wav", WavConfig)
+class WavSource(_AudioSource):
+    def __init__(self, config: WavConfig, name: str = ""):
+        super().__init__(config, name)
+        self._samples = np.zeros(0, dtype=np.float32)
+        self._pos = 0
+        self._t0 = 0.0
+
+    def _open(self) -> None:
+        samples, rate = read_wav(self.config.path)
+        if not np.isfinite(samples).all():
+            raise InputError(f"{self.config.path}: contains NaN or infinite samples")
+        self._samples = LinearResampler(rate, self.sample_rate)(samples) if rate != self.sample_rate \
+            else samples
+        self.counters["resampled_from_hz"] = rate if rate != self.sample_rate else 0
+        self._pos = 0
+        self._t0 = time.monotonic()
+        self._ring.reopen()
+
+    def _read_once(self) -> None:
+        if self._pos >= len(self._samples):
+            raise EndOfStream
+        chunk = self._samples[self._pos:self._pos + self.block]
+        self._pos += len(chunk)
+        if self.config.pace == "realtime":
+            delay = self._t0 + self._pos / self.sample_rate - time.monotonic()
+            if delay > 0:
+                self._stop.wait(delay)
+        self._ring.write(chunk, wait=self.config.pace == "asap", stop=self._stop)
+        self.counters["samples"] += len(chunk)
+
+
+@dataclass(kw_only=True)
+class MicrophoneConfig(SourceConfig, AudioOptions):
+    device: str = option("", "Input device name (substring) or index; empty for the system default.")
+
+
+@SOURCES.register("microphone", MicrophoneConfig)
+class MicrophoneSource(_AudioSource):
+    live = True
+
+    def __init__(self, config: MicrophoneConfig, name: str = ""):
+        super().__init__(config, name)
+        self._stream = None
+        self._resample = None
+        self._status_error = ""
+
+    def _open(self) -> None:
+        try:
+            import sounddevice as sd  # optional: perceive[audio]
+        except (ImportError, OSError) as exc:
+            raise SourceError(f"microphone unavailable: {exc} (install perceive[audio] and libportaudio2)")
+        device = int(self.config.device) if self.config.device.isdigit() else (self.config.device or None)
+        try:
+            info = sd.query_devices(device, kind="input")
+        except (ValueError, sd.PortAudioError) as exc:
+            names = [d["name"] for d in sd.query_devices() if d["max_input_channels"] > 0]
+            raise SourceError(f"audio input device '{self.config.device}' not found ({exc}); "
+                              f"inputs here: {names}") from None
+        rate = self.sample_rate
+        try:
+            sd.check_input_settings(device=device, samplerate=rate, channels=1, dtype="float32")
+        except Exception:  # the device cannot do our rate: capture at its own and resample
+            rate = int(info["default_samplerate"])
+        self._resample = LinearResampler(rate, self.sample_rate)
+        self.counters["device_rate_hz"] = rate
+        self._stream = sd.InputStream(device=device, samplerate=rate, channels=1, dtype="float32",
+                                      blocksize=int(rate * self.config.block_ms / 1000),
+                                      callback=self._callback)
+        self._stream.start()
+        self._ring.reopen()
+
+    def _callback(self, indata, frames, time_info, status) -> None:
+        if status.input_overflow:
+            self.counters["overflows"] += 1
+        self._ring.write(self._resample(indata[:, 0]))
+        self.counters["samples"] += frames
+
+    def _read_once(self) -> None:
+        self._stop.wait(0.2)
+        if self._stream is not None and not self._stream.active and not self._stop.is_set():
+            raise SourceError("microphone stream stopped (device removed?)")
+
+    def _close(self) -> None:
+        if self._stream is not None:
+            try:
+                self._stream.close()
+            except Exception:  # closing a vanished device may fail; nothing to recover
+                pass
+            self._stream = None

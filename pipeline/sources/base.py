@@ -1,0 +1,177 @@
+"""One interface for every source, and the supervisor thread that keeps it alive.
+
+A source thread opens its device or file, reads, and hands data to the
+consumer through a buffer that never grows (newest-frame slot for video, ring
+buffers for audio and sensors). When the device fails or a live stream ends,
+the thread reopens it with exponential back-off and counts the reconnect; the
+process never goes down because a source did.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from pipeline.config.loader import Registry, Tagged, option
+from pipeline.errors import PerceiveError
+
+log = logging.getLogger("perceive.source")
+
+SOURCES = Registry("source")
+
+
+class EndOfStream(Exception):
+    """The file or stream has no more data."""
+
+
+@dataclass(kw_only=True)
+class SourceConfig(Tagged):
+    registry = SOURCES
+    type: str = option(doc="Source type, e.g. video, microphone, wav, csv, ndjson, serial, stdin.")
+    reconnect_initial_s: float = option(0.5, "First back-off delay after a failure.")
+    reconnect_max_s: float = option(30.0, "Longest back-off delay between reopen attempts.")
+
+
+@dataclass(kw_only=True)
+class ReplayOptions:
+    pace: Literal["realtime", "asap"] = option(
+        "realtime", "realtime: deliver at the recorded rate (drops happen as live); "
+                    "asap: as fast as the consumer takes it, losing nothing.")
+    loop: bool = option(False, "Start again at the end of the file instead of finishing.")
+
+
+@dataclass
+class Item:
+    """What a source delivers. ``data`` may be a reused buffer: copy it to keep it."""
+
+    seq: int
+    captured_at: float  # time.monotonic() when the data was captured
+    data: np.ndarray
+    timestamp: float = 0.0  # media time in seconds (file position, sensor clock)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class Backoff:
+    def __init__(self, initial: float, maximum: float):
+        self.initial, self.maximum = initial, maximum
+        self.delay = initial
+
+    def next(self) -> float:
+        delay = self.delay
+        self.delay = min(self.delay * 2, self.maximum)
+        return delay
+
+    def reset(self) -> None:
+        self.delay = self.initial
+
+
+class Source:
+    """Base for all sources. Subclasses implement ``_open``, ``_read_once``, ``_close``.
+
+    ``_read_once`` reads one unit (frame, block, line) and delivers it; it raises
+    ``EndOfStream`` at the end and ``SourceError``/``OSError`` on failure.
+    """
+
+    kind = "generic"
+    live = False  # a live device reopens at end of stream; a file finishes (unless looping)
+
+    def __init__(self, config: SourceConfig, name: str = ""):
+        self.config = config
+        self.name = name or config.type
+        self.counters: Counter[str] = Counter()
+        self.last_error = ""
+        self.finished = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._backoff = Backoff(config.reconnect_initial_s, config.reconnect_max_s)
+        self._seq = 0
+
+    # -- to implement ----------------------------------------------------
+    def _open(self) -> None:
+        raise NotImplementedError
+
+    def _read_once(self) -> None:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        pass
+
+    def get(self, timeout: float = 0.5) -> Item | None:
+        """The next item for the consumer, or None when nothing came within ``timeout``."""
+        raise NotImplementedError
+
+    def _end_delivery(self) -> None:
+        """Wake the consumer when the source has finished."""
+
+    # -- supervision -------------------------------------------------------
+    @property
+    def looping(self) -> bool:
+        return bool(getattr(self.config, "loop", False))
+
+    def next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def start(self) -> "Source":
+        self._stop.clear()
+        self.finished.clear()
+        self._thread = threading.Thread(target=self._supervise, name=f"source-{self.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._end_delivery()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _supervise(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._open()
+                self.counters["opened"] += 1
+                while not self._stop.is_set():
+                    self._read_once()
+                    self._backoff.reset()
+            except EndOfStream:
+                self._close()
+                if self.looping:
+                    self.counters["loops"] += 1
+                    continue
+                if not self.live:
+                    log.info("source %s: end of stream", self.name)
+                    break
+                self._fail("stream ended")
+            except (PerceiveError, OSError) as exc:
+                self._close()
+                self._fail(str(exc))
+            except Exception as exc:  # a bug in a reader must not kill the daemon; it is logged in full
+                log.exception("source %s crashed", self.name)
+                self._close()
+                self._fail(f"{type(exc).__name__}: {exc}")
+        self._close()
+        self.finished.set()
+        self._end_delivery()
+
+    def _fail(self, reason: str) -> None:
+        self.last_error = reason
+        self.counters["reconnects"] += 1
+        delay = self._backoff.next()
+        log.warning("source %s failed (%s); reopening in %.1f s", self.name, reason, delay)
+        self._stop.wait(delay)
+
+    def stats(self) -> dict[str, Any]:
+        return {"source": self.name, "kind": self.kind, **self.counters, "last_error": self.last_error}
+
+
+def open_source(config: SourceConfig, name: str = "") -> Source:
+    return SOURCES.build(config, name)

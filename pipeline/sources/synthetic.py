@@ -1,0 +1,129 @@
+"""Synthetic sources behind the same interfaces as the devices, for tests and benchmarks."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from pipeline.config.loader import option
+from pipeline.ringbuffer import LatestSlot
+from pipeline.sources.audio import AudioOptions, _AudioSource
+from pipeline.sources.base import SOURCES, EndOfStream, Item, Source, SourceConfig
+from pipeline.sources.sensor import SensorOptions, _LineSensorSource
+
+
+@dataclass(kw_only=True)
+class SyntheticVideoConfig(SourceConfig):
+    width: int = option(640, "Frame width.")
+    height: int = option(480, "Frame height.")
+    fps: float = option(30.0, "Frames per second (paced in real time).")
+    frames: int = option(0, "Frames before end of stream; 0 runs forever.")
+
+
+@SOURCES.register("synthetic_video", SyntheticVideoConfig)
+class SyntheticVideoSource(Source):
+    """A moving white square with the frame number, at a real-time pace."""
+
+    kind = "video"
+
+    def __init__(self, config: SyntheticVideoConfig, name: str = ""):
+        super().__init__(config, name)
+        self._slot = LatestSlot()
+        self._frame = np.zeros((config.height, config.width, 3), dtype=np.uint8)
+        self._n = 0
+        self._t0 = 0.0
+
+    def _open(self) -> None:
+        self._n, self._t0 = 0, time.monotonic()
+
+    def _read_once(self) -> None:
+        c = self.config
+        if c.frames and self._n >= c.frames:
+            raise EndOfStream
+        self._n += 1
+        self._stop.wait(max(0.0, self._t0 + self._n / c.fps - time.monotonic()))
+        frame = np.zeros_like(self._frame)  # a new array per frame: the consumer may still hold the last
+        x = int((self._n * 8) % max(1, c.width - 40))
+        cv2.rectangle(frame, (x, c.height // 3), (x + 40, c.height // 3 + 40), (255, 255, 255), -1)
+        cv2.putText(frame, str(self._n), (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 1, (0, 255, 0), 2)
+        self.counters["read"] += 1
+        self._slot.put(Item(self.next_seq(), time.monotonic(), frame, self._n / c.fps, {"source": self.name}))
+
+    def _end_delivery(self) -> None:
+        if self.finished.is_set():
+            self._slot.close()
+
+    def get(self, timeout: float = 0.5) -> Item | None:
+        return self._slot.get(timeout)
+
+    def stats(self) -> dict:
+        return {**super().stats(), "dropped": self._slot.dropped}
+
+
+@dataclass(kw_only=True)
+class SyntheticAudioConfig(SourceConfig, AudioOptions):
+    tone_hz: float = option(440.0, "Sine frequency.")
+    noise: float = option(0.01, "White noise amplitude.")
+    seconds: float = option(0.0, "Length before end of stream; 0 runs forever.")
+
+
+@SOURCES.register("synthetic_audio", SyntheticAudioConfig)
+class SyntheticAudioSource(_AudioSource):
+    def _open(self) -> None:
+        self._n, self._t0 = 0, time.monotonic()
+        self._rng = np.random.default_rng(0)
+        self._ring.reopen()
+
+    def _read_once(self) -> None:
+        c = self.config
+        if c.seconds and self._n >= c.seconds * self.sample_rate:
+            raise EndOfStream
+        t = (self._n + np.arange(self.block)) / self.sample_rate
+        block = 0.3 * np.sin(2 * np.pi * c.tone_hz * t) + c.noise * self._rng.standard_normal(self.block)
+        self._n += self.block
+        self._stop.wait(max(0.0, self._t0 + self._n / self.sample_rate - time.monotonic()))
+        self._ring.write(block.astype(np.float32))
+
+
+@dataclass(kw_only=True)
+class SyntheticSensorConfig(SourceConfig, SensorOptions):
+    samples: int = option(0, "Samples before end of stream; 0 runs forever.")
+    rate_hz: float = option(50.0, "Generated sample rate (paced in real time).")
+
+
+@SOURCES.register("synthetic_sensor", SyntheticSensorConfig)
+class SyntheticSensorSource(_LineSensorSource):
+    """Sines of different frequencies per channel, as text lines through the same validator."""
+
+    def _open_stream(self):
+        self._n, self._t0 = 0, time.monotonic()
+        self._columns = [self.config.time_key, *self.config.channels]
+        return None
+
+    def _open(self) -> None:
+        super()._open()
+        self._columns = [self.config.time_key, *self.config.channels]
+
+    def _read_once(self) -> None:
+        c = self.config
+        if c.samples and self._n >= c.samples:
+            raise EndOfStream
+        t = self._n / c.rate_hz
+        self._n += 1
+        self._stop.wait(max(0.0, self._t0 + t - time.monotonic()))
+        values = [np.sin(2 * np.pi * (i + 1) * t) for i in range(len(c.channels))]
+        self._stream = _OneLine(",".join(f"{v:.6f}" for v in [t, *values]) + "\n")
+        super()._read_once()
+
+
+class _OneLine:
+    def __init__(self, line: str):
+        self.line = line
+
+    def readline(self) -> str:
+        return self.line
+
+    def close(self) -> None:
+        pass

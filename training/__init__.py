@@ -1,0 +1,1 @@
+"""Offline training (PyTorch). Imports pipeline's preprocessing so training and runtime agree."""
