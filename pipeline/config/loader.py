@@ -42,6 +42,12 @@ class Registry:
             return cls
         return wrap
 
+    def name_of(self, config_cls: type) -> str:
+        for name, (cfg, _) in self.entries.items():
+            if cfg is config_cls:
+                return name
+        raise KeyError(f"{config_cls.__name__} is not registered as a {self.kind}")
+
     def config_class(self, name: str, where: str) -> type:
         if name in self.unavailable:
             raise ConfigError(f"{where}: {self.kind} '{name}' unavailable: {self.unavailable[name]}")
@@ -59,6 +65,10 @@ class Tagged:
     """Base for configs selected by a ``type`` key; subclasses set ``registry``."""
 
     registry: typing.ClassVar[Registry]
+
+    def __post_init__(self) -> None:
+        if not getattr(self, "type", ""):  # built in code: the type is the class's registered name
+            self.type = self.registry.name_of(type(self))
 
 
 def _type_name(tp: Any) -> str:
@@ -83,14 +93,14 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
         options = get_args(tp)
         if value is None and type(None) in options:
             return None
-        errors = []
-        for option_tp in options:
-            if option_tp is type(None):
-                continue
+        real = [o for o in options if o is not type(None)]
+        if len(real) == 1:  # Optional[X]: X's own error names the inner key
+            return _convert(real[0], value, where)
+        for option_tp in real:
             try:
                 return _convert(option_tp, value, where)
-            except ConfigError as exc:
-                errors.append(str(exc))
+            except ConfigError:
+                continue
         raise _fail(where, f"expected {' or '.join(_type_name(o) for o in options)}, got {value!r}")
     if origin is Literal:
         if value not in get_args(tp):

@@ -112,6 +112,9 @@ class PipelineRunner:
         self.last_progress = time.monotonic()
         if item is None:
             return None
+        return self._handle(item)
+
+    def _handle(self, item: Item) -> ItemReport | None:
         self.counters["items"] += 1
         age_ms = (time.monotonic() - item.captured_at) * 1000
         budget = self.config.budget_ms
@@ -163,8 +166,7 @@ class PipelineRunner:
         item = self.source.get(0.0)
         if item is None:
             return True
-        self.counters["items"] += 1
-        self._run_stages(item, (time.monotonic() - item.captured_at) * 1000)
+        self._handle(item)
         return False
 
     def start(self) -> "PipelineRunner":

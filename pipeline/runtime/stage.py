@@ -26,7 +26,7 @@ SHIPPED_MODELS = Path(__file__).resolve().parent.parent / "models"
 @dataclass(kw_only=True)
 class StageConfig(Tagged):
     registry = STAGES
-    type: str = option(doc="Stage type.")
+    type: str = option("", "Stage type.")
     name: str = option("", "Name in metrics and logs; defaults to the type.")
     budget_ms: float = option(0.0, "Latency budget of this stage per item; 0 means none.")
 

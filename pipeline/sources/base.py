@@ -32,7 +32,7 @@ class EndOfStream(Exception):
 @dataclass(kw_only=True)
 class SourceConfig(Tagged):
     registry = SOURCES
-    type: str = option(doc="Source type, e.g. video, microphone, wav, csv, ndjson, serial, stdin.")
+    type: str = option("", "Source type: video, microphone, wav, sensor_file, serial, stdin or synthetic_*.")
     reconnect_initial_s: float = option(0.5, "First back-off delay after a failure.")
     reconnect_max_s: float = option(30.0, "Longest back-off delay between reopen attempts.")
 
