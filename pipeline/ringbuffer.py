@@ -7,7 +7,23 @@ import time
 import numpy as np
 
 
-class RingBuffer:
+class _Closable:
+    """Closing wakes a waiting consumer so it sees the end of the stream."""
+
+    _cond: threading.Condition
+    closed: bool
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+    def reopen(self) -> None:
+        with self._cond:
+            self.closed = False
+
+
+class RingBuffer(_Closable):
     """A (capacity, channels) float32 ring: one producer writes, one consumer reads in order.
 
     Memory is allocated once. When the consumer falls behind by more than the
@@ -78,17 +94,9 @@ class RingBuffer:
             self._cond.notify_all()
             return count
 
-    def close(self) -> None:
-        with self._cond:
-            self.closed = True
-            self._cond.notify_all()
-
-    def reopen(self) -> None:
-        with self._cond:
-            self.closed = False
 
 
-class LatestSlot:
+class LatestSlot(_Closable):
     """Holds only the newest item: a put over an unread item drops it and counts the drop.
 
     With ``wait=True`` the producer instead waits until the consumer took the
@@ -120,11 +128,3 @@ class LatestSlot:
             self._cond.notify_all()
             return item
 
-    def close(self) -> None:
-        with self._cond:
-            self.closed = True
-            self._cond.notify_all()
-
-    def reopen(self) -> None:
-        with self._cond:
-            self.closed = False

@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 
 from pipeline.config.loader import option
-from pipeline.ringbuffer import LatestSlot
 from pipeline.sources.audio import AudioOptions, _AudioSource
-from pipeline.sources.base import SOURCES, EndOfStream, Item, Source, SourceConfig
+from pipeline.sources.base import SOURCES, EndOfStream, Item, SourceConfig
 from pipeline.sources.sensor import SensorOptions, _LineSensorSource
+from pipeline.sources.video import FrameSource
 
 
 @dataclass(kw_only=True)
@@ -23,14 +23,11 @@ class SyntheticVideoConfig(SourceConfig):
 
 
 @SOURCES.register("synthetic_video", SyntheticVideoConfig)
-class SyntheticVideoSource(Source):
+class SyntheticVideoSource(FrameSource):
     """A moving white square with the frame number, at a real-time pace."""
-
-    kind = "video"
 
     def __init__(self, config: SyntheticVideoConfig, name: str = ""):
         super().__init__(config, name)
-        self._slot = LatestSlot()
         self._frame = np.zeros((config.height, config.width, 3), dtype=np.uint8)
         self._n = 0
         self._t0 = 0.0
@@ -50,16 +47,6 @@ class SyntheticVideoSource(Source):
         cv2.putText(frame, str(self._n), (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 1, (0, 255, 0), 2)
         self.counters["read"] += 1
         self._slot.put(Item(self.next_seq(), time.monotonic(), frame, self._n / c.fps, {"source": self.name}))
-
-    def _end_delivery(self) -> None:
-        if self.finished.is_set():
-            self._slot.close()
-
-    def get(self, timeout: float = 0.5) -> Item | None:
-        return self._slot.get(timeout)
-
-    def stats(self) -> dict:
-        return {**super().stats(), "dropped": self._slot.dropped}
 
 
 @dataclass(kw_only=True)

@@ -39,15 +39,32 @@ def is_device(uri: str) -> bool:
     return uri.isdigit() or uri.startswith("/dev/")
 
 
-@SOURCES.register("video", VideoConfig)
-class VideoSource(Source):
+class FrameSource(Source):
+    """Delivers frames through a newest-wins slot: an untaken frame is replaced and counted as dropped."""
+
     kind = "video"
 
+    def __init__(self, config: SourceConfig, name: str = ""):
+        super().__init__(config, name)
+        self._slot = LatestSlot()
+
+    def _end_delivery(self) -> None:
+        if self.finished.is_set():
+            self._slot.close()
+
+    def get(self, timeout: float = 0.5) -> Item | None:
+        return self._slot.get(timeout)
+
+    def stats(self) -> dict:
+        return {**super().stats(), "dropped": self._slot.dropped}
+
+
+@SOURCES.register("video", VideoConfig)
+class VideoSource(FrameSource):
     def __init__(self, config: VideoConfig, name: str = ""):
         super().__init__(config, name)
         self.config: VideoConfig = config
         self.live = is_device(config.uri) or "://" in config.uri or "!" in config.uri
-        self._slot = LatestSlot()
         self._cap: cv2.VideoCapture | None = None
         self._shape: tuple | None = None
         self._fps = 0.0
@@ -108,15 +125,3 @@ class VideoSource(Source):
         if self._cap is not None:
             self._cap.release()
             self._cap = None
-
-    def _end_delivery(self) -> None:
-        if self.finished.is_set():
-            self._slot.close()
-
-    def get(self, timeout: float = 0.5) -> Item | None:
-        return self._slot.get(timeout)
-
-    def stats(self) -> dict:
-        out = super().stats()
-        out["dropped"] = self._slot.dropped
-        return out
