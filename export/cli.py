@@ -1,7 +1,8 @@
 """`perceive export NAME`: registered through the perceive.commands entry point.
 
-An exporter module exposes ``export(checkpoint: str | None, out_dir: Path) -> dict``
-(the figures it measured) and writes NAME.onnx, its fp32 twin and NAME.md.
+An exporter is a function ``export(checkpoint: str | None, out_dir: Path) -> dict``
+(returning the figures it measured) that writes NAME.onnx, its fp32 twin and NAME.md;
+``EXPORTERS`` names it as "module:function".
 """
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from pathlib import Path
 
 from pipeline.runtime.stage import SHIPPED_MODELS
 
-# name -> (module, one-line description)
-EXPORTERS: dict[str, tuple[str, str]] = {}
+# name -> ("module:function", one-line description)
+EXPORTERS: dict[str, tuple[str, str]] = {
+    "har": ("export.sensor:export_har", "activity model: ONNX + int8, accuracy on the BasicMotions test split"),
+    "anomaly": ("export.sensor:export_anomaly", "streaming anomaly forecaster: ONNX + int8, F1 vs z-score"),
+}
 
 
 def register(sub) -> None:
@@ -21,18 +25,21 @@ def register(sub) -> None:
                                    "PyTorch, quantize to int8, and measure fp32 vs int8 accuracy and "
                                    "latency into a model card.")
     esub = p.add_subparsers(dest="exporter", metavar="MODEL")
-    for name, (module, help_text) in EXPORTERS.items():
+    for name, (target, help_text) in EXPORTERS.items():
         e = esub.add_parser(name, help=help_text, description=help_text)
         e.add_argument("--checkpoint", help="checkpoint.pt from `perceive train` (if the model needs one)")
         e.add_argument("--out", default=str(SHIPPED_MODELS), help=f"output folder (default: {SHIPPED_MODELS})")
-        e.set_defaults(func=_runner(module))
+        e.set_defaults(func=_runner(target))
     p.set_defaults(func=lambda args: p.print_help() or 2)
 
 
-def _runner(module_name: str):
+def _runner(target: str):
     def run(args) -> int:
-        module = importlib.import_module(module_name)
-        summary = module.export(args.checkpoint, Path(args.out))
+        module_name, _, function = target.partition(":")
+        exporter = getattr(importlib.import_module(module_name), function)
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        summary = exporter(args.checkpoint, out)
         print(json.dumps(summary, indent=2, default=float))
         return 0
     return run

@@ -10,7 +10,10 @@ import importlib
 import json
 
 # name -> (module, one-line description)
-TRAINERS: dict[str, tuple[str, str]] = {}
+TRAINERS: dict[str, tuple[str, str]] = {
+    "har": ("training.sensor.har", "activity recognition (conv + LSTM) on BasicMotions IMU data"),
+    "anomaly": ("training.sensor.anomaly", "LSTM forecaster and anomaly scorer on a real labelled sensor series"),
+}
 
 
 def register(sub) -> None:

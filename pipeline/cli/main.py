@@ -13,7 +13,8 @@ from importlib.metadata import entry_points
 
 from pipeline.errors import PerceiveError
 
-BUILTIN = ("pipeline.cli.models", "pipeline.cli.validate", "pipeline.cli.run", "pipeline.cli.bench")
+BUILTIN = ("pipeline.cli.models", "pipeline.cli.validate", "pipeline.cli.run", "pipeline.cli.bench",
+           "pipeline.cli.sense")
 
 DESCRIPTION = """\
 perceive: real-time perception on edge devices (face unlock, OCR, voice

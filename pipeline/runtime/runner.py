@@ -20,6 +20,7 @@ from typing import Literal
 
 import cv2
 
+from pipeline import stages as _stages  # noqa: F401  (registers the stage types a config may name)
 from pipeline.config.loader import option
 from pipeline.runtime.stage import StageConfig, StageEnv, StageResult, build_stage
 from pipeline.sources.base import Item, Source, SourceConfig, open_source
@@ -93,6 +94,7 @@ class PipelineRunner:
         self.config = config
         self.env = env
         self.env.pipeline = config.name
+        self.env.source = config.source
         self.source = source or open_source(config.source, config.name)
         self.stages = stages if stages is not None else [build_stage(s, env) for s in config.stages]
         self.stage_stats = {s.name: LatencyStats(s.config.budget_ms or None) for s in self.stages}

@@ -72,6 +72,7 @@ class StageEnv:
     pipeline: str = ""
     emit_fn: Callable[[Event], None] | None = None
     engines: dict[str, Engine] = field(default_factory=dict)
+    source: Any = None  # the pipeline's SourceConfig, so stages can check it against their model
 
     def load_model(self, name_or_path: str) -> Engine:
         path = resolve_model(name_or_path, self.model_dirs)

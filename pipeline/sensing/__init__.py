@@ -1,0 +1,1 @@
+"""Streaming sensor intelligence: activity recognition and forecasting-based anomaly detection."""

@@ -1,0 +1,1 @@
+"""Sensor intelligence: activity recognition (BasicMotions) and forecasting-based anomaly detection."""
