@@ -13,6 +13,8 @@ import json
 TRAINERS: dict[str, tuple[str, str]] = {
     "har": ("training.sensor.har", "activity recognition (conv + LSTM) on BasicMotions IMU data"),
     "anomaly": ("training.sensor.anomaly", "LSTM forecaster and anomaly scorer on a real labelled sensor series"),
+    "ocr-rec": ("training.ocr.rec", "OCR text-line recogniser (CNN + BiLSTM + CTC) on synthetic printed text"),
+    "ocr-det": ("training.ocr.det", "OCR text detector (small FPN CNN, DB-style line cores) on synthetic scenes"),
 }
 
 

@@ -1,0 +1,176 @@
+"""`perceive export ocr-det` / `ocr-rec`: ONNX with dynamic size, int8, accuracy and latency checked.
+
+Convolutions get static int8 QDQ calibrated on training images; the recogniser's
+BiLSTM gets dynamic int8 on top. Each int8 model ships only when its held-out
+accuracy stays within the stated tolerance of fp32; otherwise the fp32 model ships.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from export.common import check_parity, compare_latency, export_onnx, quantize_dynamic_rnn, quantize_static_qdq, \
+    write_contract, write_model_card
+from pipeline.config.loader import build, to_dict
+from pipeline.contract import make_contract
+from pipeline.engine import Engine, EngineConfig
+from pipeline.ocr.ctc import cer, greedy_decode, softmax
+from pipeline.ocr.db import DetectParams, boxes_from_map
+from pipeline.preprocess.ocr import WIDTH_MULTIPLE, batch_lines, detector_input
+from training.ocr import det as det_train
+from training.ocr import rec as rec_train
+from training.ocr.datasets import REC_MAX_WIDTH, REC_SPEC, ensure_lines
+from training.ocr.det_metrics import match_boxes
+from training.ocr.fonts import HELD_OUT_FAMILIES, PACKAGES
+from training.ocr.scenes import build_scenes, load_scenes
+from training.ocr.text import ALPHABET
+
+CALIBRATION_IMAGES = 64
+MAX_CER_INCREASE = 0.002        # int8 may add at most 0.2 points of CER on held-out lines
+MAX_F1_DROP = 0.01              # and the detector may lose at most 1 point of F1
+DET_LONG_SIDE = 640
+DATA = (f"synthetic printed text rendered from Debian fonts ({PACKAGES}), words from Debian's wamerican, "
+        f"backgrounds from scikit-image sample images; font families {list(HELD_OUT_FAMILIES)} held out "
+        "of training for evaluation")
+
+
+def _checkpoint(path: str | None, module, name: str):
+    if not path:
+        raise SystemExit(f"perceive export {name}: give --checkpoint runs/{name}-*/checkpoint.pt")
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    cfg = build(module.Config, ckpt["config"])
+    model = module.build_model(cfg)
+    model.load_state_dict(ckpt["model"])
+    return cfg, model.eval(), ckpt
+
+
+def _pick(fp32: Path, int8: Path, out: Path, name: str, keep_int8: bool) -> Path:
+    target = out / f"{name}.onnx"
+    if keep_int8:
+        int8.replace(target)
+    else:
+        fp32.replace(target)
+        int8.unlink()
+    return target
+
+
+# -- recogniser ---------------------------------------------------------------------------------
+def rec_scores(path: Path, sets: dict) -> dict:
+    engine = Engine(path, EngineConfig(warmup_runs=0))
+    out = {}
+    for name, (images, truths, _) in sets.items():
+        preds = []
+        for i in range(0, len(images), 32):
+            chunk = images[i:i + 32]
+            logits = engine.run({"image": batch_lines(chunk, REC_SPEC)})["logits"]
+            preds += [greedy_decode(softmax(lg), ALPHABET, im.shape[1] // WIDTH_MULTIPLE).text
+                      for lg, im in zip(logits, chunk)]
+        out[name] = {"cer": cer(preds, truths), "line_accuracy": float(np.mean([p == t for p, t in zip(preds, truths)])),
+                     "lines": len(truths)}
+    return out
+
+
+def export_rec(checkpoint: str | None, out: Path) -> dict:
+    cfg, model, ckpt = _checkpoint(checkpoint, rec_train, "ocr-rec")
+    fp32 = export_onnx(model, (torch.zeros(2, 1, 32, 128),), out / "ocr_rec.fp32.onnx", ["image"], ["logits"],
+                       {"image": {0: "batch", 3: "width"}, "logits": {0: "batch", 1: "steps"}})
+    train_images, _, _ = ensure_lines(Path(cfg.data_dir), "train", cfg.train_lines, 1, False, 0.6)
+    sample = [train_images[i] for i in range(0, len(train_images), len(train_images) // CALIBRATION_IMAGES)]
+    parity = check_parity(model, fp32, {"image": batch_lines(sample[:4], REC_SPEC)}, atol=1e-3)
+    qdq = quantize_static_qdq(fp32, out / "ocr_rec.qdq.onnx", ({"image": batch_lines([im], REC_SPEC)} for im in sample),
+                              op_types=["Conv"])
+    int8 = quantize_dynamic_rnn(qdq, out / "ocr_rec.int8.onnx", op_types=("LSTM",))
+    qdq.unlink()
+    sets = rec_train.held_out_sets(cfg)
+    base = {"task": "ocr_rec", "name": "ocr-rec-crnn", "version": "1.0", "alphabet": ALPHABET,
+            "image": to_dict(REC_SPEC),
+            "inputs": [{"name": "image", "shape": ["batch", 1, 32, "width"], "layout": "NCHW",
+                        "example": [1, 1, 32, 256]}],
+            "outputs": [{"name": "logits", "shape": ["batch", "steps", len(ALPHABET) + 1]}],
+            "params": {"width_multiple": WIDTH_MULTIPLE, "max_width": REC_MAX_WIDTH, "blank": 0},
+            "provenance": {"weights": "trained by perceive", "licence": "Apache-2.0", "data": DATA,
+                           "command": "perceive train ocr-rec && perceive export ocr-rec --checkpoint RUN/checkpoint.pt"}}
+    scores = {}
+    for variant, path, scheme in (("fp32", fp32, "none"), ("int8", int8, "int8-static-qdq")):
+        write_contract(path, make_contract({**base, "quantization": {"scheme": scheme}}))
+        scores[variant] = rec_scores(path, sets)
+    feeds = {"image": batch_lines([sample[0]], REC_SPEC)}
+    latency = compare_latency({"fp32": fp32, "int8": int8}, feeds, runs=200)
+    keep = all(scores["int8"][k]["cer"] <= scores["fp32"][k]["cer"] + MAX_CER_INCREASE for k in scores["fp32"])
+    keep = keep and latency["latency"]["int8"]["p50_ms"] <= latency["latency"]["fp32"]["p50_ms"]
+    final = {**base, "quantization": {"scheme": "int8-static-qdq" if keep else "none",
+                                      "calibration": f"{len(sample)} training lines" if keep else ""},
+             "metrics": {"heldout": scores, "parity_max_abs": parity, "training_step": ckpt["metrics"]["step"]}}
+    shipped = _pick(fp32, int8, out, "ocr_rec", keep)
+    write_contract(shipped, make_contract(final))
+    write_model_card(out / "ocr_rec.md", make_contract(final), {
+        "Held-out font families, CER and line accuracy": scores,
+        f"Latency (one line {feeds['image'].shape[3]} px wide)": latency,
+        "Quantization": "static int8 QDQ on convolutions (calibrated on training lines) plus dynamic int8 on "
+                        f"the BiLSTM; int8 ships only if it adds at most {MAX_CER_INCREASE:.1%} CER and is not "
+                        f"slower. Shipped: {'int8' if keep else 'fp32'}."})
+    return {"shipped": str(shipped), "scores": scores, "latency": latency["latency"], "parity": parity}
+
+
+# -- detector ------------------------------------------------------------------------------------
+def det_scores(path: Path, root: Path, labels: list[dict]) -> dict:
+    engine = Engine(path, EngineConfig(warmup_runs=0))
+    spec, stride = engine.contract.image, engine.contract.params["output_stride"]
+    tp = n_pred = n_true = 0
+    for item in labels:
+        image = cv2.imread(str(root / item["file"]))
+        tensor, sx, sy = detector_input(image, spec, DET_LONG_SIDE)
+        prob = 1 / (1 + np.exp(-engine.run({"image": tensor})["logits"][0, 0]))
+        quads, _ = boxes_from_map(prob, DetectParams())
+        quads = [q * [stride / sx, stride / sy] for q in quads]
+        tp += match_boxes(quads, [np.asarray(q) for q in item["quads"]])
+        n_pred, n_true = n_pred + len(quads), n_true + len(item["quads"])
+    p, r = tp / max(1, n_pred), tp / max(1, n_true)
+    return {"precision": p, "recall": r, "f1": 2 * p * r / max(1e-9, p + r), "scenes": len(labels), "lines": n_true}
+
+
+def export_det(checkpoint: str | None, out: Path) -> dict:
+    cfg, model, ckpt = _checkpoint(checkpoint, det_train, "ocr-det")
+    fp32 = export_onnx(model, (torch.zeros(2, 3, 256, 320),), out / "ocr_det.fp32.onnx", ["image"], ["logits"],
+                       {"image": {0: "batch", 2: "height", 3: "width"},
+                        "logits": {0: "batch", 2: "map_height", 3: "map_width"}})
+    train_root = Path(cfg.data_dir) / f"train-n{cfg.train_scenes}"
+    calib = [cv2.imread(str(train_root / item["file"])) for item in load_scenes(train_root)[:CALIBRATION_IMAGES]]
+    spec = det_train.DET_SPEC
+    parity = check_parity(model, fp32, {"image": detector_input(calib[0], spec, DET_LONG_SIDE)[0]}, atol=1e-3)
+    int8 = quantize_static_qdq(fp32, out / "ocr_det.int8.onnx",
+                               ({"image": detector_input(im, spec, DET_LONG_SIDE)[0]} for im in calib))
+    eval_root = build_scenes(Path(cfg.data_dir) / f"heldout-n{cfg.eval_scenes}", cfg.eval_scenes, 12, True, True, "")
+    labels = load_scenes(eval_root)
+    base = {"task": "ocr_det", "name": "ocr-det-fpn", "version": "1.0", "image": to_dict(spec),
+            "inputs": [{"name": "image", "shape": ["batch", 3, "height", "width"], "layout": "NCHW",
+                        "example": [1, 3, 480, 640]}],
+            "outputs": [{"name": "logits", "shape": ["batch", 1, "map_height", "map_width"]}],
+            "params": {"long_side": DET_LONG_SIDE, "output_stride": det_train.OUTPUT_STRIDE,
+                       "threshold": DetectParams.threshold, "box_threshold": DetectParams.box_threshold},
+            "provenance": {"weights": "trained by perceive", "licence": "Apache-2.0", "data": DATA,
+                           "command": "perceive train ocr-det && perceive export ocr-det --checkpoint RUN/checkpoint.pt"}}
+    scores = {}
+    for variant, path, scheme in (("fp32", fp32, "none"), ("int8", int8, "int8-static-qdq")):
+        write_contract(path, make_contract({**base, "quantization": {"scheme": scheme}}))
+        scores[variant] = det_scores(path, eval_root, labels)
+    latency = compare_latency({"fp32": fp32, "int8": int8},
+                              {"image": detector_input(calib[0], spec, DET_LONG_SIDE)[0]}, runs=100, threads=2)
+    keep = scores["int8"]["f1"] >= scores["fp32"]["f1"] - MAX_F1_DROP and \
+        latency["latency"]["int8"]["p50_ms"] <= latency["latency"]["fp32"]["p50_ms"]
+    final = {**base, "quantization": {"scheme": "int8-static-qdq" if keep else "none",
+                                      "calibration": f"{CALIBRATION_IMAGES} training scenes" if keep else ""},
+             "metrics": {"heldout_scenes_iou50": scores, "parity_max_abs": parity,
+                         "training_step": ckpt["metrics"]["step"]}}
+    shipped = _pick(fp32, int8, out, "ocr_det", keep)
+    write_contract(shipped, make_contract(final))
+    write_model_card(out / "ocr_det.md", make_contract(final), {
+        "Held-out scenes (held-out font families), precision / recall at IoU 0.5": scores,
+        "Latency (640x480 frame, 2 threads)": latency,
+        "Quantization": f"static int8 QDQ calibrated on {CALIBRATION_IMAGES} training scenes; ships only if "
+                        f"F1 drops by at most {MAX_F1_DROP} and it is not slower. Shipped: "
+                        f"{'int8' if keep else 'fp32'}."})
+    return {"shipped": str(shipped), "scores": scores, "latency": latency["latency"], "parity": parity}

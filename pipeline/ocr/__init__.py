@@ -1,0 +1,1 @@
+"""OCR runtime: DB-style detection post-processing, CTC decoding and the two-stage reader."""

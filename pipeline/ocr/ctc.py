@@ -1,0 +1,56 @@
+"""Greedy CTC decoding with per-character confidence, and the edit distance used for CER."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+BLANK = 0
+
+
+@dataclass
+class Decoded:
+    text: str
+    char_confidences: list[float]
+
+    @property
+    def confidence(self) -> float:
+        return float(min(self.char_confidences)) if self.char_confidences else 0.0
+
+
+def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
+    e = np.exp(logits - logits.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def greedy_decode(probs: np.ndarray, alphabet: str, steps: int | None = None) -> Decoded:
+    """probs (T, classes) for one line; class 0 is the blank, class i is alphabet[i - 1].
+    A character's confidence is its highest probability over the steps that emitted it."""
+    probs = probs[:steps] if steps else probs
+    best = probs.argmax(axis=1)
+    text, confs = [], []
+    prev = BLANK
+    for t, k in enumerate(best):
+        if k != BLANK and k != prev:
+            text.append(alphabet[k - 1])
+            confs.append(float(probs[t, k]))
+        elif k != BLANK and k == prev and confs:
+            confs[-1] = max(confs[-1], float(probs[t, k]))
+        prev = k
+    return Decoded("".join(text), confs)
+
+
+def edit_distance(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def cer(predictions: list[str], truths: list[str]) -> float:
+    """Character error rate: total edits over total reference characters."""
+    edits = sum(edit_distance(p, t) for p, t in zip(predictions, truths))
+    return edits / max(1, sum(len(t) for t in truths))

@@ -1,0 +1,85 @@
+"""Text-core probability map -> rotated line boxes (DB-style post-processing).
+
+The detector is trained to light up the *core* of each text line: the middle
+``CORE_HEIGHT`` of its height, with ``(1 - CORE_HEIGHT) / 2`` of the height trimmed
+from each end, so that neighbouring lines never touch. Here each connected region
+above ``threshold`` becomes a min-area rectangle, kept when its mean probability
+reaches ``box_threshold``, and is grown back to the full line box.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+CORE_HEIGHT = 0.5
+
+
+@dataclass
+class DetectParams:
+    threshold: float = 0.3
+    box_threshold: float = 0.5
+    min_height: float = 2.0    # in map pixels: thinner cores are noise
+    max_boxes: int = 200
+
+
+def core_of(quad: np.ndarray) -> np.ndarray:
+    """The training target region of a line box (4x2, tl tr br bl order)."""
+    tl, tr, br, bl = quad.astype(np.float32)
+    height_vec = ((bl - tl) + (br - tr)) / 2
+    width_vec = ((tr - tl) + (br - bl)) / 2
+    h = np.linalg.norm(height_vec)
+    along = width_vec / max(np.linalg.norm(width_vec), 1e-6) * h * (1 - CORE_HEIGHT) / 2
+    down = height_vec * (1 - CORE_HEIGHT) / 2
+    return np.array([tl + down + along, tr + down - along, br - down - along, bl - down + along], np.float32)
+
+
+def grow_core(rect) -> np.ndarray:
+    """A core rectangle (cv2.minAreaRect) -> the full line box, tl tr br bl.
+
+    Built from the box's own edges, not OpenCV's angle convention: the edge closer to
+    horizontal runs along the text."""
+    pts = cv2.boxPoints(rect)
+    e1, e2 = pts[1] - pts[0], pts[2] - pts[1]
+    along, across = (e1, e2) if abs(e1[0]) * np.linalg.norm(e2) >= abs(e2[0]) * np.linalg.norm(e1) else (e2, e1)
+    w, h = np.linalg.norm(along), np.linalg.norm(across)
+    u, v = along / max(w, 1e-6), across / max(h, 1e-6)
+    full_h = h / CORE_HEIGHT
+    full_w = w + (1 - CORE_HEIGHT) * full_h
+    centre = np.asarray(rect[0], np.float32)
+    corners = [centre + sx * u * full_w / 2 + sy * v * full_h / 2 for sx, sy in ((-1, -1), (1, -1), (1, 1), (-1, 1))]
+    return order_quad(np.array(corners, np.float32))
+
+
+def order_quad(points: np.ndarray) -> np.ndarray:
+    """Top-left, top-right, bottom-right, bottom-left for a roughly horizontal box."""
+    pts = points[np.argsort(points[:, 0])]
+    left, right = pts[:2], pts[2:]
+    tl, bl = left[np.argsort(left[:, 1])]
+    tr, br = right[np.argsort(right[:, 1])]
+    return np.array([tl, tr, br, bl], np.float32)
+
+
+def boxes_from_map(prob: np.ndarray, params: DetectParams) -> tuple[list[np.ndarray], list[float]]:
+    """prob (H, W) in [0, 1] -> line quads (4x2, map coordinates) and their scores."""
+    mask = (prob > params.threshold).astype(np.uint8)
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    quads, scores = [], []
+    for contour in contours[: params.max_boxes]:
+        rect = cv2.minAreaRect(contour)
+        if min(rect[1]) < params.min_height:
+            continue
+        score = _mean_score(prob, contour)
+        if score < params.box_threshold:
+            continue
+        quads.append(grow_core(rect))
+        scores.append(score)
+    return quads, scores
+
+
+def _mean_score(prob: np.ndarray, contour: np.ndarray) -> float:
+    x, y, w, h = cv2.boundingRect(contour)
+    mask = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(mask, [contour - [x, y]], 1)
+    return float(cv2.mean(prob[y:y + h, x:x + w], mask)[0])

@@ -1,0 +1,128 @@
+"""The two-stage reader: detect lines, rectify each crop, batch crops by width, recognise."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from pipeline.engine import Engine
+from pipeline.errors import ContractError
+from pipeline.ocr.ctc import greedy_decode, softmax
+from pipeline.ocr.db import DetectParams, boxes_from_map
+from pipeline.preprocess.image import check_frame
+from pipeline.preprocess.ocr import WIDTH_MULTIPLE, batch_lines, detector_input, line_to_gray
+
+REC_BATCH = 16          # crops per recogniser call; crops are sorted by width first
+MIN_CROP_PIXELS = 4     # a rectified crop thinner than this cannot hold text
+
+
+@dataclass
+class TextLine:
+    box: list[list[float]]          # 4 corners in frame pixels: tl, tr, br, bl
+    text: str
+    confidence: float               # the lowest per-character confidence
+    char_confidences: list[float]
+    detection_score: float
+    order: int = 0                  # reading order, top to bottom then left to right
+
+
+@dataclass
+class OcrResult:
+    lines: list[TextLine] = field(default_factory=list)
+    detect_ms: float = 0.0
+    crop_ms: float = 0.0
+    recognise_ms: float = 0.0
+    elapsed_ms: float = 0.0
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+
+def rectify(frame: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """Warp a (possibly tilted) line box to an upright crop of its own width and height."""
+    tl, tr, br, bl = quad.astype(np.float32)
+    width = int(round(max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))))
+    height = int(round(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))))
+    if width < MIN_CROP_PIXELS or height < MIN_CROP_PIXELS:
+        return np.zeros((0, 0), np.uint8)
+    dst = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
+    m = cv2.getPerspectiveTransform(np.float32([tl, tr, br, bl]), dst)
+    return cv2.warpPerspective(frame, m, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def reading_order(quads: list[np.ndarray]) -> list[int]:
+    """Indices top-to-bottom; boxes whose centres are within half a line height share a row."""
+    if not quads:
+        return []
+    centres = np.array([q.mean(axis=0) for q in quads])
+    heights = np.array([np.linalg.norm(q[3] - q[0]) for q in quads])
+    order = list(np.argsort(centres[:, 1]))
+    rows, current = [], [order[0]]
+    for i in order[1:]:
+        if abs(centres[i, 1] - centres[current[0], 1]) < 0.5 * max(heights[i], heights[current[0]]):
+            current.append(i)
+        else:
+            rows.append(current)
+            current = [i]
+    rows.append(current)
+    return [int(i) for row in rows for i in sorted(row, key=lambda k: centres[k, 0])]
+
+
+class OcrReader:
+    def __init__(self, detector: Engine, recogniser: Engine, params: DetectParams | None = None):
+        dc, rc = detector.contract, recogniser.contract
+        if dc is None or dc.task != "ocr_det" or rc is None or rc.task != "ocr_rec":
+            raise ContractError(f"OCR needs an ocr_det and an ocr_rec model, got {detector.path.name} "
+                                f"({dc.task if dc else None}) and {recogniser.path.name} ({rc.task if rc else None})")
+        self.detector, self.recogniser = detector, recogniser
+        self.det_spec, self.rec_spec = dc.image, rc.image
+        self.long_side = int(dc.params["long_side"])
+        self.stride = int(dc.params["output_stride"])
+        self.params = params or DetectParams(threshold=dc.params.get("threshold", 0.3),
+                                             box_threshold=dc.params.get("box_threshold", 0.5))
+        self.alphabet = rc.alphabet
+        self.max_width = int(rc.params.get("max_width", 800))
+        self._det_in, self._rec_in = detector.inputs[0].name, recogniser.inputs[0].name
+
+    def detect(self, frame: np.ndarray) -> tuple[list[np.ndarray], list[float]]:
+        tensor, sx, sy = detector_input(frame, self.det_spec, self.long_side)
+        logits = next(iter(self.detector.run({self._det_in: tensor}).values()))[0, 0]
+        prob = 1 / (1 + np.exp(-logits))
+        quads, scores = boxes_from_map(prob, self.params)
+        scale = np.array([self.stride / sx, self.stride / sy], np.float32)
+        return [q * scale for q in quads], scores
+
+    def recognise(self, crops: list[np.ndarray]):
+        """Decoded lines for BGR/gray crops, batched by width (less padding per batch)."""
+        grays = [line_to_gray(c, self.rec_spec.height, self.max_width) for c in crops]
+        out = [None] * len(grays)
+        order = np.argsort([g.shape[1] for g in grays])
+        for start in range(0, len(order), REC_BATCH):
+            idx = order[start:start + REC_BATCH]
+            batch = batch_lines([grays[i] for i in idx], self.rec_spec)
+            logits = next(iter(self.recogniser.run({self._rec_in: batch}).values()))
+            for i, lg in zip(idx, logits):
+                steps = grays[i].shape[1] // WIDTH_MULTIPLE  # ignore the padded tail
+                out[i] = greedy_decode(softmax(lg), self.alphabet, steps)
+        return out
+
+    def read(self, frame: np.ndarray) -> OcrResult:
+        start = time.perf_counter()
+        frame = check_frame(frame)
+        quads, scores = self.detect(frame)
+        t_det = time.perf_counter()
+        crops = [rectify(frame, q) for q in quads]
+        keep = [i for i, c in enumerate(crops) if c.size]
+        t_crop = time.perf_counter()
+        decoded = self.recognise([crops[i] for i in keep]) if keep else []
+        t_rec = time.perf_counter()
+        lines = [TextLine(quads[i].round(1).tolist(), d.text, d.confidence, [round(c, 4) for c in d.char_confidences],
+                          round(scores[i], 4)) for i, d in zip(keep, decoded) if d.text]
+        for rank, i in enumerate(reading_order([np.asarray(l.box) for l in lines])):
+            lines[i].order = rank
+        lines.sort(key=lambda line: line.order)
+        return OcrResult(lines, (t_det - start) * 1000, (t_crop - t_det) * 1000, (t_rec - t_crop) * 1000,
+                         (t_rec - start) * 1000)

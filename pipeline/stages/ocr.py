@@ -1,0 +1,48 @@
+"""The ``ocr`` stage: read the text in each frame; a ``text`` event when what is read changes."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipeline.config.loader import option
+from pipeline.ocr.db import DetectParams
+from pipeline.ocr.reader import OcrReader, TextLine
+from pipeline.runtime.stage import STAGES, Stage, StageConfig, StageEnv, StageResult
+from pipeline.sources.base import Item
+
+
+@dataclass(kw_only=True)
+class OcrConfig(StageConfig):
+    detector: str = option("ocr_det", "Text detector model name or path.")
+    recogniser: str = option("ocr_rec", "Text recogniser model name or path.")
+    threshold: float = option(0.3, "Detector probability above which a pixel is text.")
+    box_threshold: float = option(0.5, "Mean probability a detected box needs to be kept.")
+    min_confidence: float = option(0.5, "Lines whose lowest character confidence is below this are dropped.")
+
+
+@dataclass
+class OcrStageResult(StageResult):
+    lines: list[TextLine] = field(default_factory=list)
+    detect_ms: float = 0.0
+    recognise_ms: float = 0.0
+
+
+@STAGES.register("ocr", OcrConfig)
+class OcrStage(Stage):
+    def __init__(self, config: OcrConfig, env: StageEnv):
+        super().__init__(config, env)
+        self.det, self.rec = env.load_model(config.detector), env.load_model(config.recogniser)
+        self.reader = OcrReader(self.det, self.rec, DetectParams(config.threshold, config.box_threshold))
+        self._last: tuple[str, ...] = ()
+
+    def run(self, item: Item, results: dict) -> OcrStageResult:
+        out = self.reader.read(item.data)
+        lines = [line for line in out.lines if line.confidence >= self.config.min_confidence]
+        texts = tuple(line.text for line in lines)
+        if texts and texts != self._last:
+            self.env.emit("text", {"lines": [{"text": l.text, "confidence": round(l.confidence, 3),
+                                              "box": l.box} for l in lines], "frame": item.seq})
+        self._last = texts
+        return OcrStageResult(lines=lines, detect_ms=out.detect_ms, recognise_ms=out.recognise_ms)
+
+    def engines(self):
+        return [self.det, self.rec]

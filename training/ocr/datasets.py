@@ -1,0 +1,58 @@
+"""Building and loading the OCR datasets (deterministic for a seed, with progress)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.contract import ImageSpec
+from pipeline.preprocess.ocr import line_to_gray
+from training.common import progress
+from training.ocr.fonts import split_fonts
+from training.ocr.render import render_line
+from training.ocr.text import TextSampler
+
+REC_HEIGHT = 32
+REC_MAX_WIDTH = 800
+REC_SPEC = ImageSpec(color="GRAY", layout="NCHW", scale=1 / 255, mean=[0.5], std=[0.5], height=REC_HEIGHT,
+                     width=0, resize="keep_height")
+
+
+def build_lines(n: int, seed: int, held_out: bool, degraded_fraction: float, desc: str = "lines"):
+    """n rendered lines as (gray uint8 arrays of height 32, texts, font files)."""
+    train_fonts, held_fonts = split_fonts()
+    fonts = held_fonts if held_out else train_fonts
+    sampler = TextSampler(seed)
+    rng = np.random.default_rng(seed + 1_000_003)
+    images, texts, used = [], [], []
+    for _ in progress(range(n), desc=desc):
+        text = sampler.line()
+        font = fonts[rng.integers(len(fonts))]
+        img = render_line(text, font, rng, degraded=rng.random() < degraded_fraction)
+        images.append(line_to_gray(img, REC_HEIGHT, REC_MAX_WIDTH))
+        texts.append(text)
+        used.append(font)
+    return images, texts, used
+
+
+def save_lines(path: Path, images, texts, fonts) -> None:
+    widths = np.array([im.shape[1] for im in images])
+    flat = np.concatenate([im.reshape(-1) for im in images])
+    np.savez(path, flat=flat, widths=widths, texts=np.array(texts), fonts=np.array(fonts))
+
+
+def load_lines(path: Path):
+    data = np.load(path)
+    widths, flat = data["widths"], data["flat"]
+    offsets = np.concatenate([[0], np.cumsum(widths * REC_HEIGHT)])
+    images = [flat[offsets[i]:offsets[i + 1]].reshape(REC_HEIGHT, widths[i]) for i in range(len(widths))]
+    return images, [str(t) for t in data["texts"]], [str(f) for f in data["fonts"]]
+
+
+def ensure_lines(root: Path, name: str, n: int, seed: int, held_out: bool, degraded_fraction: float):
+    """Build once, then reuse: the file name carries every parameter that changes its content."""
+    path = root / f"{name}-n{n}-s{seed}-d{degraded_fraction}.npz"
+    if not path.exists():
+        root.mkdir(parents=True, exist_ok=True)
+        save_lines(path, *build_lines(n, seed, held_out, degraded_fraction, desc=name))
+    return load_lines(path)

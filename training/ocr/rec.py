@@ -1,0 +1,149 @@
+"""`perceive train ocr-rec`: CNN + BiLSTM + CTC text-line recogniser, 32 px high, any width.
+
+Trains on lines rendered from the training font families and reports CER and line
+accuracy on clean and on camera-degraded lines from font families it never saw.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.config.loader import option
+from pipeline.ocr.ctc import cer, greedy_decode, softmax
+from pipeline.preprocess.ocr import batch_lines
+from training.common import RunDir, progress, set_seed
+from training.ocr.datasets import REC_SPEC, ensure_lines
+from training.ocr.text import ALPHABET
+
+
+@dataclass(kw_only=True)
+class Config:
+    seed: int = option(0, "Random seed.")
+    data_dir: str = option("/work/data/ocr/lines", "Where generated line datasets are cached.")
+    train_lines: int = option(150000, "Training lines (training font families, 60% degraded).")
+    eval_lines: int = option(1000, "Held-out lines per evaluation set (clean and degraded).")
+    steps: int = option(12000, "Optimiser steps.")
+    batch: int = option(32, "Lines per step (batched by similar width).")
+    lr: float = option(1.5e-3, "Peak learning rate (one-cycle).")
+    channels: list[int] = option(factory=lambda: [16, 32, 64, 64, 96], doc="Conv widths of the five blocks.")
+    hidden: int = option(96, "BiLSTM hidden size per direction.")
+    clip: float = option(5.0, "Gradient-norm clip.")
+    eval_every: int = option(1000, "Steps between held-out evaluations.")
+    threads: int = option(1, "Torch threads.")
+
+
+def build_model(cfg: Config, classes: int = len(ALPHABET) + 1):
+    import torch
+    from torch import nn
+
+    def block(cin, cout, pool):
+        layers = [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+        return layers + ([nn.MaxPool2d(pool)] if pool else [])
+
+    c = cfg.channels
+
+    class Recogniser(nn.Module):
+        """(N, 1, 32, W) -> (N, W/4, classes) logits; class 0 is the CTC blank."""
+
+        def __init__(self):
+            super().__init__()
+            self.cnn = nn.Sequential(*block(1, c[0], (2, 2)), *block(c[0], c[1], (2, 2)),
+                                     *block(c[1], c[2], None), *block(c[2], c[3], (2, 1)),
+                                     *block(c[3], c[4], (2, 1)),
+                                     nn.Conv2d(c[4], c[4], (2, 1), bias=False), nn.BatchNorm2d(c[4]),
+                                     nn.ReLU(inplace=True))
+            self.rnn = nn.LSTM(c[4], cfg.hidden, batch_first=True, bidirectional=True)
+            self.head = nn.Linear(2 * cfg.hidden, classes)
+
+        def forward(self, x):
+            f = self.cnn(x).squeeze(2).transpose(1, 2)  # (N, W/4, C)
+            out, _ = self.rnn(f)
+            return self.head(out)
+
+    torch.manual_seed(cfg.seed)
+    return Recogniser()
+
+
+def encode(text: str) -> list[int]:
+    return [ALPHABET.index(ch) + 1 for ch in text]
+
+
+def width_batches(widths: np.ndarray, batch: int, rng: np.random.Generator):
+    """Endless batches of similar widths (less padding), in random order."""
+    order = np.argsort(widths + rng.uniform(0, 24, len(widths)))
+    chunks = [order[i:i + batch] for i in range(0, len(order) - batch + 1, batch)]
+    while True:
+        for k in rng.permutation(len(chunks)):
+            yield chunks[k]
+
+
+def recognise(model, images: list[np.ndarray], batch: int = 64) -> list[str]:
+    import torch
+    model.eval()
+    texts = []
+    order = np.argsort([im.shape[1] for im in images])
+    results: dict[int, str] = {}
+    with torch.no_grad():
+        for i in range(0, len(order), batch):
+            idx = order[i:i + batch]
+            logits = model(torch.from_numpy(batch_lines([images[j] for j in idx], REC_SPEC))).numpy()
+            for j, lg in zip(idx, logits):
+                results[int(j)] = greedy_decode(softmax(lg), ALPHABET).text
+    texts = [results[i] for i in range(len(images))]
+    model.train()
+    return texts
+
+
+def evaluate(model, sets: dict) -> dict:
+    out = {}
+    for name, (images, truths, _) in sets.items():
+        preds = recognise(model, images)
+        out[name] = {"cer": cer(preds, truths), "line_accuracy": float(np.mean([p == t for p, t in zip(preds, truths)])),
+                     "lines": len(truths)}
+    return out
+
+
+def held_out_sets(cfg: Config) -> dict:
+    root = Path(cfg.data_dir)
+    return {"heldout_clean": ensure_lines(root, "heldout-clean", cfg.eval_lines, 7, True, 0.0),
+            "heldout_degraded": ensure_lines(root, "heldout-degraded", cfg.eval_lines, 8, True, 1.0)}
+
+
+def train(cfg: Config, run: RunDir) -> dict:
+    import torch
+    set_seed(cfg.seed, cfg.threads)
+    images, texts, _ = ensure_lines(Path(cfg.data_dir), "train", cfg.train_lines, 1, False, 0.6)
+    sets = held_out_sets(cfg)
+    targets = [torch.tensor(encode(t), dtype=torch.long) for t in texts]
+    widths = np.array([im.shape[1] for im in images])
+    rng = np.random.default_rng(cfg.seed)
+    model = build_model(cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.steps, pct_start=0.1)
+    ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
+    batches, losses, best = width_batches(widths, cfg.batch, rng), [], None
+    for step in progress(range(1, cfg.steps + 1), desc="ocr-rec"):
+        idx = next(batches)
+        x = torch.from_numpy(batch_lines([images[i] for i in idx], REC_SPEC))
+        log_probs = model(x).log_softmax(2).transpose(0, 1)  # (T, N, C)
+        tgt = [targets[i] for i in idx]
+        loss = ctc(log_probs, torch.cat(tgt), torch.full((len(idx),), log_probs.shape[0], dtype=torch.long),
+                   torch.tensor([len(t) for t in tgt]))
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+        if step % cfg.eval_every == 0 or step == cfg.steps:
+            scores = evaluate(model, sets)
+            run.log(train_ctc=float(np.mean(losses[-cfg.eval_every:])), **{
+                f"{k}_cer": v["cer"] for k, v in scores.items()})
+            if best is None or scores["heldout_clean"]["cer"] <= best["heldout_clean"]["cer"]:
+                best = {**scores, "step": step}
+                run.save_checkpoint(model, alphabet=ALPHABET, metrics=best)
+    run.plot_curves()
+    return {**best, "first_loss": losses[0], "last_loss": float(np.mean(losses[-50:])),
+            "train_lines": len(images)}

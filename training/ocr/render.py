@@ -1,0 +1,119 @@
+"""Rendering text lines and scenes, and camera-like degradations. Images are OpenCV BGR uint8."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+# skimage sample photos and textures used as backgrounds (none of them contains text)
+BACKGROUNDS = ("astronaut", "camera", "coffee", "chelsea", "rocket", "brick", "grass", "gravel", "coins",
+               "moon", "horse", "hubble_deep_field", "immunohistochemistry", "retina", "cat", "clock", "cell")
+
+
+@lru_cache(maxsize=512)
+def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size)
+
+
+@lru_cache(maxsize=1)
+def background_photos() -> list[np.ndarray]:
+    import skimage.data
+    from skimage.util import img_as_ubyte
+    photos = []
+    for name in BACKGROUNDS:
+        img = img_as_ubyte(getattr(skimage.data, name)())
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR) if img.ndim == 2 else cv2.cvtColor(img[..., :3], cv2.COLOR_RGB2BGR)
+        photos.append(img.astype(np.uint8))
+    return photos
+
+
+def text_mask(text: str, font_path: str, size: int) -> np.ndarray:
+    """Anti-aliased coverage (0-255) of ``text``, cropped to the ink's line box (ascent to descent)."""
+    font = _font(font_path, size)
+    ascent, descent = font.getmetrics()
+    width = int(np.ceil(font.getlength(text))) + 2
+    img = Image.new("L", (max(width, 1), ascent + descent + 2), 0)
+    ImageDraw.Draw(img).text((1, 1), text, font=font, fill=255)
+    return np.asarray(img)
+
+
+def _contrasting_colours(rng: np.random.Generator, low_contrast: bool) -> tuple[np.ndarray, np.ndarray]:
+    gap = rng.uniform(40, 90) if low_contrast else rng.uniform(110, 240)
+    base = rng.uniform(0, 255 - gap)
+    dark, light = base, base + gap
+    tint = rng.uniform(-25, 25, 3)
+    fg, bg = (np.array([dark] * 3) + tint, np.array([light] * 3) + tint)
+    if rng.random() < 0.2:  # light text on a dark background
+        fg, bg = bg, fg
+    return np.clip(fg, 0, 255), np.clip(bg, 0, 255)
+
+
+def compose(mask: np.ndarray, background: np.ndarray, fg: np.ndarray) -> np.ndarray:
+    alpha = (mask.astype(np.float32) / 255.0)[..., None]
+    return (background.astype(np.float32) * (1 - alpha) + fg * alpha).astype(np.uint8)
+
+
+def random_background(rng: np.random.Generator, h: int, w: int, colour: np.ndarray, textured: bool) -> np.ndarray:
+    """Flat colour, a gradient, or a faded crop of a photo, around ``colour``."""
+    bg = np.empty((h, w, 3), np.float32)
+    bg[:] = colour
+    if textured:
+        photo = background_photos()[rng.integers(len(background_photos()))]
+        scale = max(h / photo.shape[0], w / photo.shape[1]) * rng.uniform(1.0, 2.0)
+        big = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+        y, x = rng.integers(0, big.shape[0] - h + 1), rng.integers(0, big.shape[1] - w + 1)
+        crop = big[y:y + h, x:x + w].astype(np.float32)
+        strength = rng.uniform(0.15, 0.5)  # keep the text readable: the photo is faded toward the colour
+        bg = bg * (1 - strength) + (crop - crop.mean() + colour) * strength
+    elif rng.random() < 0.5:
+        ramp = np.linspace(rng.uniform(-30, 0), rng.uniform(0, 30), w)[None, :, None]
+        bg += ramp
+    return np.clip(bg, 0, 255)
+
+
+def degrade(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Camera-like: uneven light, shadow, blur, noise, JPEG. Geometry is applied by the callers."""
+    out = img.astype(np.float32)
+    h, w = out.shape[:2]
+    if rng.random() < 0.6:  # uneven lighting
+        gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
+        angle = rng.uniform(0, 2 * np.pi)
+        ramp = (np.cos(angle) * gx / max(w, 1) + np.sin(angle) * gy / max(h, 1))
+        out *= (1 + rng.uniform(0.1, 0.5) * (ramp - ramp.mean()))[..., None]
+    if rng.random() < 0.3:  # a soft shadow edge
+        x0 = rng.integers(0, w)
+        shade = np.ones(w, np.float32)
+        shade[x0:] = rng.uniform(0.5, 0.85)
+        out *= cv2.GaussianBlur(shade[None, :], (0, 0), max(1, w / 30))[0][None, :, None]
+    if rng.random() < 0.6:
+        sigma = rng.uniform(0.3, 1.3)
+        out = cv2.GaussianBlur(out, (0, 0), sigma)
+    if rng.random() < 0.7:
+        out += rng.normal(0, rng.uniform(2, 12), out.shape)
+    out = np.clip(out, 0, 255).astype(np.uint8)
+    if rng.random() < 0.6:
+        ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(25, 90))])
+        out = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    return out
+
+
+def render_line(text: str, font_path: str, rng: np.random.Generator, degraded: bool) -> np.ndarray:
+    """A single text line as a recogniser crop would see it: some margin, maybe skewed and degraded."""
+    size = int(rng.integers(22, 48))
+    mask = text_mask(text, font_path, size)
+    pad_y, pad_x = int(rng.integers(1, max(2, size // 4))), int(rng.integers(1, max(2, size // 2)))
+    mask = cv2.copyMakeBorder(mask, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_CONSTANT, value=0)
+    fg, bg_colour = _contrasting_colours(rng, low_contrast=degraded and rng.random() < 0.25)
+    if degraded:
+        h, w = mask.shape
+        angle = rng.uniform(-2.5, 2.5)
+        shear = rng.uniform(-0.08, 0.08)
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+        m[0, 1] += shear
+        mask = cv2.warpAffine(mask, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
+        background = random_background(rng, h, w, bg_colour, textured=rng.random() < 0.5)
+        return degrade(compose(mask, background, fg), rng)
+    background = random_background(rng, *mask.shape, bg_colour, textured=False)
+    return compose(mask, background, fg)

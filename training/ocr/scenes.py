@@ -1,0 +1,96 @@
+"""Detector scenes: several text lines on a photo, texture or plain background, with their boxes."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from training.common import progress
+from training.ocr.fonts import split_fonts
+from training.ocr.render import _contrasting_colours, compose, degrade, random_background, text_mask
+from training.ocr.text import TextSampler
+
+SCENE_SIZE = (480, 640)  # height, width
+MAX_LINES = 10
+PLACEMENT_TRIES = 30
+
+
+def _place(mask: np.ndarray, occupied: np.ndarray, rng: np.random.Generator) -> tuple[int, int] | None:
+    h, w = mask.shape
+    H, W = occupied.shape
+    if h >= H or w >= W:
+        return None
+    for _ in range(PLACEMENT_TRIES):
+        y, x = int(rng.integers(0, H - h)), int(rng.integers(0, W - w))
+        if not occupied[max(0, y - 4):y + h + 4, max(0, x - 4):x + w + 4].any():
+            return y, x
+    return None
+
+
+def make_scene(sampler: TextSampler, fonts: list[str], rng: np.random.Generator, degraded: bool = True):
+    """(BGR image, [4x2 quad per line], [text per line]). Quads are the lines' ascent-to-descent boxes."""
+    H, W = SCENE_SIZE
+    fg, bg_colour = _contrasting_colours(rng, low_contrast=degraded and rng.random() < 0.2)
+    image = random_background(rng, H, W, bg_colour, textured=rng.random() < 0.6).astype(np.float32)
+    occupied = np.zeros((H, W), bool)
+    quads, texts = [], []
+    for _ in range(int(rng.integers(1, MAX_LINES + 1))):
+        text = sampler.line(max_chars=int(rng.integers(4, 36)))
+        mask = text_mask(text, fonts[rng.integers(len(fonts))], int(rng.integers(16, 56)))
+        cols = np.where(mask.max(axis=0) > 0)[0]
+        if len(cols) == 0:
+            continue
+        mask = mask[:, cols[0]:cols[-1] + 1]
+        spot = _place(mask, occupied, rng)
+        if spot is None:
+            continue
+        y, x = spot
+        h, w = mask.shape
+        line_fg = fg if rng.random() < 0.7 else _contrasting_colours(rng, False)[0]
+        image[y:y + h, x:x + w] = compose(mask, image[y:y + h, x:x + w], line_fg)
+        occupied[y:y + h, x:x + w] = True
+        quads.append(np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float32))
+        texts.append(text)
+    image = np.clip(image, 0, 255).astype(np.uint8)
+    if degraded:
+        image, quads = _perspective(image, quads, rng)
+        image = degrade(image, rng)
+    return image, quads, texts
+
+
+def _perspective(image: np.ndarray, quads: list[np.ndarray], rng: np.random.Generator):
+    """A small camera tilt and rotation applied to the image and its boxes alike."""
+    H, W = image.shape[:2]
+    src = np.float32([[0, 0], [W, 0], [W, H], [0, H]])
+    jitter = rng.uniform(-0.04, 0.04, (4, 2)) * [W, H]
+    angle = np.deg2rad(rng.uniform(-4, 4))
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    dst = ((src - [W / 2, H / 2]) @ rot.T + [W / 2, H / 2] + jitter).astype(np.float32)
+    m = cv2.getPerspectiveTransform(src, dst)
+    warped = cv2.warpPerspective(image, m, (W, H), borderMode=cv2.BORDER_REPLICATE)  # reflect would mirror unlabelled text in
+    moved = [cv2.perspectiveTransform(q[None], m)[0] for q in quads]
+    return warped, moved
+
+
+def build_scenes(root: Path, n: int, seed: int, held_out: bool, degraded: bool, desc: str) -> Path:
+    """JPEG scenes plus labels.json in ``root``; built once, then reused."""
+    done = root / "labels.json"
+    if done.exists():
+        return root
+    root.mkdir(parents=True, exist_ok=True)
+    train_fonts, held_fonts = split_fonts()
+    sampler, rng = TextSampler(seed), np.random.default_rng(seed + 17)
+    labels = []
+    for i in progress(range(n), desc=desc):
+        image, quads, texts = make_scene(sampler, held_fonts if held_out else train_fonts, rng, degraded)
+        name = f"{i:06d}.jpg"
+        cv2.imwrite(str(root / name), image, [cv2.IMWRITE_JPEG_QUALITY, 95])
+        labels.append({"file": name, "quads": [q.round(1).tolist() for q in quads], "texts": texts})
+    done.write_text(json.dumps(labels))
+    return root
+
+
+def load_scenes(root: Path) -> list[dict]:
+    return json.loads((root / "labels.json").read_text())
