@@ -1,0 +1,80 @@
+"""Enrolment quality gates and k-of-n verification against enrolled templates."""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from pipeline.face.detector import Face
+
+# Chosen from measured genuine / impostor cosine similarities (see README, "Face unlock"): no
+# impostor pair of the offline faces reached it; the evidence is small, so treat it as a start.
+DEFAULT_THRESHOLD = 0.90
+
+
+@dataclass
+class QualityGates:
+    min_face: int = 80             # pixels, shorter box side
+    min_sharpness: float = 40.0    # variance of the Laplacian inside the face box
+    max_yaw: float = 0.25          # nose offset from the eye midpoint, in eye distances
+    max_roll_deg: float = 20.0
+
+
+def quality_problem(frame_bgr: np.ndarray, faces: list[Face], gates: QualityGates) -> str | None:
+    """Why this frame is not good enough for enrolment, or None."""
+    if len(faces) != 1:
+        return "no face found" if not faces else f"{len(faces)} faces: enrol one person at a time"
+    face = faces[0]
+    if face.size < gates.min_face:
+        return f"face too small ({face.size:.0f} px < {gates.min_face}): come closer"
+    x1, y1, x2, y2 = np.clip(face.box, 0, [frame_bgr.shape[1], frame_bgr.shape[0]] * 2).astype(int)
+    gray = cv2.cvtColor(frame_bgr[y1:y2, x1:x2], cv2.COLOR_BGR2GRAY)
+    sharpness = float(cv2.Laplacian(gray, cv2.CV_64F).var()) if gray.size else 0.0
+    if sharpness < gates.min_sharpness:
+        return f"image too blurred (sharpness {sharpness:.0f} < {gates.min_sharpness:.0f})"
+    left_eye, right_eye, nose = face.landmarks[0], face.landmarks[1], face.landmarks[2]
+    eye_vec = right_eye - left_eye
+    eye_dist = float(np.linalg.norm(eye_vec)) or 1.0
+    roll = float(np.degrees(np.arctan2(eye_vec[1], eye_vec[0])))
+    yaw = float(np.dot(nose - (left_eye + right_eye) / 2, eye_vec / eye_dist) / eye_dist)
+    if abs(roll) > gates.max_roll_deg or abs(yaw) > gates.max_yaw:
+        return f"look straight at the camera (roll {roll:.0f} deg, yaw {yaw:+.2f})"
+    return None
+
+
+@dataclass
+class Match:
+    name: str | None
+    similarity: float
+
+
+def best_match(embedding: np.ndarray, templates: dict[str, np.ndarray]) -> Match:
+    """The enrolled person whose closest template is most similar (cosine of unit vectors)."""
+    best = Match(None, -1.0)
+    for name, temps in templates.items():
+        sim = float((temps @ embedding).max()) if len(temps) else -1.0
+        if sim > best.similarity:
+            best = Match(name, sim)
+    return best
+
+
+class Verifier:
+    """Unlocked when at least k of the last n frames matched the same person above the threshold."""
+
+    def __init__(self, templates: dict[str, np.ndarray], threshold: float = DEFAULT_THRESHOLD, k: int = 3,
+                 n: int = 5, user: str | None = None):
+        self.templates = {u: t for u, t in templates.items() if user is None or u == user}
+        self.threshold, self.k = threshold, k
+        self.recent: deque[str | None] = deque(maxlen=n)
+
+    def update(self, embeddings: np.ndarray) -> tuple[Match, str | None]:
+        """Feed one frame's face embeddings; returns the best match and the unlocked user, if any."""
+        match = max((best_match(e, self.templates) for e in embeddings), key=lambda m: m.similarity,
+                    default=Match(None, -1.0))
+        self.recent.append(match.name if match.similarity >= self.threshold else None)
+        for name in set(self.recent) - {None}:
+            if self.recent.count(name) >= self.k:
+                return match, name
+        return match, None
