@@ -1,0 +1,65 @@
+"""`perceive enroll NAME`: store face templates of a person, from a camera or a folder of images."""
+from __future__ import annotations
+
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser("enroll", help="enrol a face for unlock (or --list / --remove)",
+                       description="Take several good samples of one person (exactly one face, large enough, "
+                                   "sharp, looking at the camera) and store their embeddings, atomically and "
+                                   "readable by the owner only (0600). Frames that fail a quality gate are "
+                                   "skipped and the reason is printed.")
+    p.add_argument("name", nargs="?", help="the person's name")
+    from pipeline.cli.face_common import add_input_arguments
+    add_input_arguments(p)
+    p.add_argument("--images", help="folder of photos of the person instead of a camera")
+    p.add_argument("--samples", type=int, default=5, help="good samples to take from a camera (default: 5)")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for good camera samples")
+    p.add_argument("--list", action="store_true", help="list enrolled people")
+    p.add_argument("--remove", metavar="NAME", help="remove an enrolled person")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from pipeline.cli.face_common import image_frames, video_frames
+    from pipeline.errors import PerceiveError
+    from pipeline.face.models import load_face_models
+    from pipeline.face.store import TemplateStore, default_store_path
+    from pipeline.face.verify import QualityGates, quality_problem
+
+    detector, embedder = load_face_models(min_face=args.min_face)
+    store = TemplateStore(args.store or default_store_path(), embedder.engine.contract.name)
+    if args.list:
+        for name in store.names():
+            print(f"{name}: {len(store.people[name]['templates'])} templates, enrolled {store.people[name]['enrolled_at']}")
+        return 0
+    if args.remove:
+        if not store.remove(args.remove):
+            raise PerceiveError(f"'{args.remove}' is not enrolled (enrolled: {store.names() or 'nobody'})")
+        print(f"removed {args.remove}")
+        return 0
+    if not args.name:
+        raise PerceiveError("give the NAME to enrol (or --list / --remove NAME)")
+    frames = image_frames(args.images) if args.images else video_frames(args.camera, args.video, args.timeout)
+    gates = QualityGates(min_face=max(args.min_face, QualityGates.min_face))
+    embeddings = []
+    for label, frame in frames:
+        if frame is None:
+            print(f"  {label}: skipped: not a readable image", file=sys.stderr)
+            continue
+        faces = detector.detect(frame)
+        problem = quality_problem(frame, faces, gates)
+        if problem:
+            print(f"  {label}: skipped: {problem}", file=sys.stderr)
+            continue
+        embeddings.append(embedder.embed(frame, faces)[0])
+        print(f"  {label}: sample {len(embeddings)} taken")
+        if not args.images and len(embeddings) >= args.samples:
+            break
+    if not embeddings:
+        raise PerceiveError(f"no usable sample of {args.name}: nothing was enrolled")
+    import numpy as np
+    store.add(args.name, np.stack(embeddings))
+    print(f"enrolled {args.name} with {len(embeddings)} samples in {store.path}")
+    return 0
