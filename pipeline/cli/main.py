@@ -14,7 +14,8 @@ from importlib.metadata import entry_points
 from pipeline.errors import PerceiveError
 
 BUILTIN = ("pipeline.cli.models", "pipeline.cli.validate", "pipeline.cli.run", "pipeline.cli.bench",
-           "pipeline.cli.sense", "pipeline.cli.ocr", "pipeline.cli.enroll", "pipeline.cli.unlock")
+           "pipeline.cli.sense", "pipeline.cli.ocr", "pipeline.cli.enroll", "pipeline.cli.unlock",
+           "pipeline.cli.daemon")
 
 DESCRIPTION = """\
 perceive: real-time perception on edge devices (face unlock, OCR, voice

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pipeline.config.loader import build, option
+from pipeline.daemon.config import DaemonConfig
 from pipeline.engine import EngineConfig
 from pipeline.errors import ConfigError
 from pipeline.runtime.runner import PipelineConfig
@@ -25,6 +26,7 @@ class Config:
     engine: EngineConfig = option(factory=EngineConfig, doc="ONNX Runtime providers and options.")
     models: ModelsConfig = option(factory=ModelsConfig, doc="Where models are looked up.")
     pipelines: list[PipelineConfig] = option(factory=list, doc="Pipelines run by `perceive run` and the daemon.")
+    daemon: DaemonConfig = option(factory=DaemonConfig, doc="`perceive daemon`: events, MQTT, metrics, watchdog.")
 
     def check(self) -> str | None:
         names = [p.name for p in self.pipelines]

@@ -1,0 +1,1 @@
+"""The device daemon: sd_notify, signals, event socket, MQTT, Prometheus metrics."""
