@@ -1,0 +1,80 @@
+"""The demo's main loop: take a frame, run the stages, draw, show or write, handle keys."""
+from __future__ import annotations
+
+import time
+
+from pipeline.demo.app import PAUSED_POLL_MS, STEP_TIMEOUT_S, Demo, summary_of, write_summary
+from pipeline.demo.display import VideoOut, Window
+from pipeline.demo.overlay import render
+from pipeline.errors import SourceError
+
+NO_KEY = 255
+
+
+def _start_audio(demo: Demo) -> None:
+    if demo.audio is None:
+        return
+    if demo.headless and demo.on_file and demo.pace == "asap" and not demo.opts.loop:
+        demo.audio.run()  # to the end first, so each command lands on its own frames of the output video
+    else:
+        demo.audio.start()
+
+
+def _source_failed(demo: Demo) -> None:
+    tap = demo.video_tap
+    if tap.counters["reconnects"] and not tap.counters["opened"]:
+        raise SourceError(f"{tap.last_error}; for a file use `perceive demo --video FILE`")
+
+
+def _frame(demo: Demo, window: Window | None, video_out: VideoOut | None):
+    """Processes one frame; returns the drawn image, or None when no frame came."""
+    report = demo.video.step(STEP_TIMEOUT_S)
+    if report is None:
+        if demo.video_tap.last_empty and demo.video_tap.finished.is_set():
+            demo.quit = True
+        else:
+            _source_failed(demo)
+        return None
+    demo._update(report)
+    demo.frames += 1
+    image = render(demo.video_tap.last.data, demo.state)
+    if video_out is not None:
+        video_out.write(image)
+    if demo.opts.frame_log:
+        demo.events.write(demo._frame_record(report))
+    return image
+
+
+def run_demo_loop(demo: Demo) -> dict:
+    window = None if demo.headless else Window()
+    video_out = VideoOut(demo.out / "demo.mp4", demo.inputs.fps) if demo.out else None
+    start = time.monotonic()
+    deadline = start + demo.opts.seconds if demo.opts.seconds else None
+    image = None
+    try:
+        _start_audio(demo)
+        demo.video_tap.start()
+        while not demo.quit and (deadline is None or time.monotonic() < deadline):
+            if demo.paused and window is not None and image is not None:
+                demo.state.paused = True
+                key = window.show(render(demo.video_tap.last.data, demo.state), PAUSED_POLL_MS)
+            else:
+                drawn = _frame(demo, window, video_out)
+                image = drawn if drawn is not None else image
+                key = window.show(image) if window is not None and image is not None else NO_KEY
+            if key != NO_KEY:
+                demo.handle_key(key)
+            if window is not None and image is not None and window.closed():
+                demo.quit = True
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if window is not None:
+            window.close()
+        if video_out is not None:
+            video_out.close()
+    wall_s = time.monotonic() - start
+    summary = summary_of(demo, wall_s)
+    demo.close()
+    write_summary(demo, summary)
+    return summary

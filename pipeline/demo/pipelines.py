@@ -1,0 +1,108 @@
+"""The demo's pipelines: video (face, OCR) and audio (voice commands), built from the stage registry.
+
+A skill whose stage type or model is not installed is left out with the reason
+(shown in the HUD, the summary and the log), never replaced by something else.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import asdict
+from pathlib import Path
+
+from pipeline.errors import ConfigError, ModelError
+from pipeline.runtime.runner import PipelineConfig, PipelineRunner
+from pipeline.runtime.stage import STAGES, Event, StageConfig, StageEnv, build_stage
+from pipeline.sources.base import Item, SourceConfig, open_source
+
+log = logging.getLogger("perceive.demo")
+
+VOICE_STAGE = "kws"
+
+
+class TappedSource:
+    """A source wrapper that remembers the last item the runner took (the overlay draws on its frame)."""
+
+    def __init__(self, source):
+        self._source = source
+        self.last: Item | None = None
+        self.last_empty = False
+
+    def get(self, timeout: float = 0.5) -> Item | None:
+        item = self._source.get(timeout)
+        self.last_empty = item is None
+        if item is not None:
+            self.last = item
+        return item
+
+    @property
+    def media_time(self) -> float | None:
+        return None if self.last is None else round(float(self.last.timestamp), 3)
+
+    def __getattr__(self, name):
+        return getattr(self._source, name)
+
+
+def stage_config(stage_type: str, **values) -> StageConfig:
+    """The registered config of a stage type, with defaults and ``values``."""
+    cls = STAGES.config_class(stage_type, "demo")
+    return cls(type=stage_type, **values)
+
+
+def build_stages(configs: list[StageConfig], env: StageEnv) -> tuple[list, dict[str, str]]:
+    """(stages built, {stage type: why it is unavailable})."""
+    stages, unavailable = [], {}
+    for cfg in configs:
+        try:
+            stages.append(build_stage(cfg, env))
+        except ModelError as exc:
+            unavailable[cfg.type] = str(exc)
+            log.warning("demo: %s unavailable: %s", cfg.type, exc)
+    return stages, unavailable
+
+
+def voice_config(**values) -> StageConfig | str:
+    """The voice-command stage config, or why there is none."""
+    try:
+        return stage_config(VOICE_STAGE, **values)
+    except ConfigError as exc:
+        return f"voice commands unavailable: {exc}"
+
+
+def make_runner(name: str, source_cfg: SourceConfig, stages: list, env: StageEnv) -> tuple[PipelineRunner, TappedSource]:
+    tap = TappedSource(open_source(source_cfg, name))
+    config = PipelineConfig(name=name, source=source_cfg, stages=[s.config for s in stages])
+    return PipelineRunner(config, env, source=tap, stages=stages), tap
+
+
+class EventLog:
+    """Events as JSON lines, each with the media time of the item that caused it. Thread-safe."""
+
+    def __init__(self, path: Path | None):
+        self._file = open(path, "w", encoding="utf-8") if path else None
+        self._lock = threading.Lock()
+        self.events: list[dict] = []
+        self.taps: dict[str, TappedSource] = {}
+
+    def emit(self, event: Event) -> None:
+        tap = self.taps.get(event.pipeline)
+        self.write({**asdict(event), "media_time": tap.media_time if tap else None})
+
+    def write(self, record: dict) -> None:
+        with self._lock:
+            self.events.append(record)
+            if self._file:
+                self._file.write(json.dumps(record, default=_jsonable) + "\n")
+                self._file.flush()
+
+    def close(self) -> None:
+        if self._file:
+            self._file.close()
+            self._file = None
+
+
+def _jsonable(value):
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
