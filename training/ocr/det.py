@@ -164,7 +164,7 @@ def train(cfg: Config, run: RunDir) -> dict:
                 best = {**scores, "step": step}
                 run.save_checkpoint(model, metrics=best)
     run.plot_curves()
-    return {"heldout": best, "first_loss": losses[0], "last_loss": float(np.mean(losses[-50:]))}
+    return {"heldout": best, "first_loss": float(np.mean(losses[:10])), "last_loss": float(np.mean(losses[-10:]))}
 
 
 def segmentation_loss(logits, target):

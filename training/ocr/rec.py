@@ -145,5 +145,5 @@ def train(cfg: Config, run: RunDir) -> dict:
                 best = {**scores, "step": step}
                 run.save_checkpoint(model, alphabet=ALPHABET, metrics=best)
     run.plot_curves()
-    return {**best, "first_loss": losses[0], "last_loss": float(np.mean(losses[-50:])),
+    return {**best, "first_loss": float(np.mean(losses[:10])), "last_loss": float(np.mean(losses[-10:])),
             "train_lines": len(images)}

@@ -1,0 +1,98 @@
+"""perceive's recogniser next to Tesseract 5 and RapidOCR (PP-OCRv4) on the same held-out lines.
+
+    apt-get install tesseract-ocr
+    pip install --no-deps rapidocr-onnxruntime==1.4.4 pyclipper shapely   # --no-deps: it would
+                                                                           # pull opencv-python over opencv-python-headless
+    python -m export.ocr_peers [--lines 300]
+
+Lines are rendered in font families held out of training (clean, and with camera-like
+degradations), cropped as a detector would; every engine reads the same crops, in one run,
+one thread each. Time per line is wall time over all lines, including each engine's own
+preprocessing; Tesseract is run once per line, so its time includes a process start per line.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pipeline.engine import CpuOptions, Engine, EngineConfig, runtime_version
+from pipeline.ocr.ctc import cer
+from pipeline.ocr.reader import OcrReader
+from pipeline.runtime.stage import SHIPPED_MODELS
+from pipeline.sysinfo import machine
+from training.ocr.fonts import split_fonts
+from training.ocr.render import render_line
+from training.ocr.text import TextSampler
+
+
+def held_out_crops(n: int, seed: int, degraded: bool) -> tuple[list[np.ndarray], list[str]]:
+    _, fonts = split_fonts()
+    sampler, rng = TextSampler(seed), np.random.default_rng(seed)
+    texts = [sampler.line() for _ in range(n)]
+    return [render_line(t, fonts[rng.integers(len(fonts))], rng, degraded) for t in texts], texts
+
+
+def run_perceive(crops):
+    config = EngineConfig(cpu=CpuOptions(intra_op_threads=1))
+    reader = OcrReader(Engine(SHIPPED_MODELS / "ocr_det.onnx", config), Engine(SHIPPED_MODELS / "ocr_rec.onnx", config))
+    reader.recognise(crops[:1])  # warm-up, as for the others
+    start = time.perf_counter()
+    out = [d.text for d in reader.recognise(crops)]
+    return out, time.perf_counter() - start
+
+
+def run_rapidocr(crops):
+    from rapidocr_onnxruntime import RapidOCR
+    engine = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
+    engine(crops[0], use_det=False, use_cls=False, use_rec=True)  # warm-up
+    start = time.perf_counter()
+    out = []
+    for crop in crops:
+        result, _ = engine(crop, use_det=False, use_cls=False, use_rec=True)
+        out.append(result[0][0] if result else "")
+    return out, time.perf_counter() - start
+
+
+def run_tesseract(crops):
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for i, crop in enumerate(crops):
+            paths.append(os.path.join(tmp, f"{i:05d}.png"))
+            cv2.imwrite(paths[-1], crop)
+        start = time.perf_counter()
+        for path in paths:  # one page per call keeps the line order unambiguous
+            subprocess.run(["tesseract", path, path, "--psm", "7", "-l", "eng"], capture_output=True,
+                           env={**os.environ, "OMP_THREAD_LIMIT": "1"}, check=True)
+        elapsed = time.perf_counter() - start
+        return [Path(p + ".txt").read_text().strip() for p in paths], elapsed
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--lines", type=int, default=300, help="lines per set (clean and degraded)")
+    args = ap.parse_args()
+    engines = {"perceive": run_perceive, "rapidocr_ppocrv4": run_rapidocr, "tesseract5": run_tesseract}
+    table = {}
+    for name, degraded, seed in (("clean", False, 501), ("degraded", True, 502)):
+        crops, truth = held_out_crops(args.lines, seed, degraded)
+        for engine, fn in engines.items():
+            texts, seconds = fn(crops)
+            table.setdefault(engine, {})[name] = {
+                "cer": cer(texts, truth), "line_accuracy": float(np.mean([a == b for a, b in zip(texts, truth)])),
+                "ms_per_line": 1000 * seconds / len(crops)}
+    print(json.dumps({"results": table, "protocol": {
+        "lines_per_set": args.lines, "threads": 1, "fonts": "held-out families", "onnxruntime": runtime_version(),
+        "tesseract": subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.split("\n")[0],
+        "machine": machine()}}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

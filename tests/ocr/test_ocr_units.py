@@ -1,0 +1,49 @@
+"""Pure OCR pieces: CTC decoding, CER, box geometry, reading order."""
+import numpy as np
+
+from pipeline.ocr.ctc import cer, edit_distance, greedy_decode
+from pipeline.ocr.db import DetectParams, boxes_from_map, core_of
+from pipeline.ocr.reader import reading_order, rectify
+
+
+def onehot(seq, classes=5):
+    probs = np.full((len(seq), classes), 0.01)
+    probs[np.arange(len(seq)), seq] = 0.96
+    return probs
+
+
+def test_greedy_decode_merges_repeats_and_drops_blanks():
+    decoded = greedy_decode(onehot([1, 1, 0, 1, 2, 2, 0, 0, 3]), "abcd")
+    assert decoded.text == "aabc" and len(decoded.char_confidences) == 4
+    assert decoded.confidence == min(decoded.char_confidences)
+    assert greedy_decode(onehot([1, 2, 3]), "abcd", steps=2).text == "ab"  # padded tail ignored
+
+
+def test_cer_and_edit_distance():
+    assert edit_distance("kitten", "sitting") == 3
+    assert cer(["abc", "xy"], ["abd", "xyz"]) == 2 / 6
+
+
+def test_line_box_survives_the_core_round_trip():
+    quad = np.float32([[20, 30], [220, 40], [218, 80], [18, 70]])  # tilted line box
+    prob = np.zeros((120, 260), np.float32)
+    import cv2
+    cv2.fillPoly(prob, [core_of(quad).round().astype(np.int32)], 1.0)
+    (found,), (score,) = boxes_from_map(prob, DetectParams())
+    assert score > 0.9
+    centre_error = np.abs(found.mean(0) - quad.mean(0)).max()
+    assert centre_error < 2 and abs(np.linalg.norm(found[1] - found[0]) - np.linalg.norm(quad[1] - quad[0])) < 6
+
+
+def test_reading_order_is_rows_then_left_to_right():
+    def box(x, y):
+        return np.float32([[x, y], [x + 50, y], [x + 50, y + 20], [x, y + 20]])
+    quads = [box(200, 102), box(10, 10), box(10, 100), box(120, 12)]
+    assert reading_order(quads) == [1, 3, 2, 0]
+
+
+def test_rectify_gives_an_upright_crop_and_refuses_degenerate_boxes():
+    frame = np.zeros((100, 200, 3), np.uint8)
+    crop = rectify(frame, np.float32([[10, 10], [110, 20], [108, 50], [8, 40]]))
+    assert crop.shape[:2] == (30, 100)
+    assert rectify(frame, np.float32([[10, 10], [12, 10], [12, 11], [10, 11]])).size == 0
