@@ -1,53 +1,163 @@
-"""`perceive bench model`: time models with a printed protocol."""
+"""`perceive bench model|pipeline|compare`: latency with its protocol, in one run, side by side."""
 from __future__ import annotations
 
-import json
+import sys
+from pathlib import Path
+
+MODEL_HELP = """\
+Time one or more models, and variants of them, side by side in one run.
+Variants are the cross product of the models, --provider, --threads and --size
+values (or --input sample files). They are timed interleaved (run i of every
+variant before run i+1 of any) so machine drift hits them alike, and each row
+shows its p50 as a ratio of its group's baseline (the fp32 variant of the same
+model and input, else the first).
+
+examples:
+  perceive bench model har --fp32 --threads 1,2          fp32 vs int8, 1 vs 2 threads
+  perceive bench model m.onnx --provider cpu --provider xnnpack
+  perceive bench model ocr_rec --size width=128,256,512  sweep a dynamic axis
+  perceive bench model face_embed --input face.png       a real sample file
+  perceive bench model --all --fp32 --threads 1,2 --markdown
+  perceive bench model kws --scenario server --server-rate 50 --server-bound-ms 10"""
+
+
+def _model_parser(bsub) -> None:
+    m = bsub.add_parser("model", help="time models and variants side by side (interleaved, with ratios)",
+                        description=MODEL_HELP, formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+    m.add_argument("models", nargs="*", help="model paths or names of installed models")
+    m.add_argument("--all", action="store_true", help="every installed model (see `perceive models`)")
+    m.add_argument("--dir", action="append", default=[], help="with --all or names: also look in this folder")
+    m.add_argument("--fp32", action="store_true", help="also time each model's fp32 twin (from its contract)")
+    m.add_argument("--provider", action="append", default=[], metavar="P[,P2...]",
+                   help="one variant per use; a comma list is a preference order (default: cpu)")
+    m.add_argument("--strict", action="store_true", help="fail if a listed provider is unavailable")
+    m.add_argument("--threads", default="1", metavar="N[,N2...]",
+                   help="intra-op thread counts, one variant each (0 = ONNX Runtime default); default 1")
+    m.add_argument("--runs", type=int, default=200, help="timed runs per variant")
+    m.add_argument("--warmup", type=int, default=20, help="untimed runs per variant first")
+    m.add_argument("--size", action="append", default=[], metavar="AXIS=N[,N2...]",
+                   help="dynamic axis values, swept as a cross product, e.g. --size width=128,256")
+    m.add_argument("--input", action="append", default=[], metavar="FILE",
+                   help="real sample file (.npy, .npz, or an image for image models); one variant each")
+    m.add_argument("--scenario", action="append", default=[], choices=["single_stream", "server", "offline"],
+                   help="MLPerf-style scenarios to add to single_stream (repeatable)")
+    m.add_argument("--server-rate", type=float, default=0.0, help="server: Poisson queries/s "
+                   "(default: half the single-stream throughput)")
+    m.add_argument("--server-queries", type=int, default=500, help="server: queries issued")
+    m.add_argument("--server-bound-ms", type=float, default=0.0, help="server: p99 bound "
+                   "(default: twice the single-stream p90)")
+    m.add_argument("--offline-samples", type=int, default=256, help="offline: samples run")
+    m.add_argument("--offline-batch", type=int, default=8, help="offline: batch size (models with a dynamic batch axis)")
+    m.add_argument("--seed", type=int, default=0, help="seed of synthetic inputs and Poisson arrivals")
+    _output_args(m)
+    m.set_defaults(func=run_model)
+
+
+def _output_args(p) -> None:
+    p.add_argument("--json", nargs="?", const="-", metavar="FILE", help="write the result JSON (stdout if no FILE)")
+    p.add_argument("--csv", metavar="FILE", help="write one CSV row per variant ('-' for stdout)")
+    p.add_argument("--markdown", action="store_true", help="print a markdown table (for READMEs)")
+    p.add_argument("--plot", metavar="OUT.png", help="latency CDF and histogram per variant (needs matplotlib)")
 
 
 def register(sub) -> None:
-    p = sub.add_parser("bench", help="latency benchmarks",
+    p = sub.add_parser("bench", help="latency benchmarks: models, pipelines, comparisons",
                        description="Latency benchmarks. Every figure is printed with its protocol "
                                    "(provider, threads, warm-up, runs, onnxruntime version, CPU).")
     bsub = p.add_subparsers(dest="bench_command", metavar="WHAT")
-    m = bsub.add_parser("model", help="time one or more models on inputs made from their contracts",
-                        description="Warm up, then time RUNS inferences of each model on random inputs "
-                                    "shaped by the model contract's example shapes (or the graph's fixed "
-                                    "axes), and print min/p50/p90/p99/mean latency and throughput.")
-    m.add_argument("models", nargs="*", help="model paths or names of installed models")
-    m.add_argument("--all", action="store_true", help="every installed model (see `perceive models`)")
-    m.add_argument("--provider", action="append", default=[],
-                   help="execution provider preference, repeatable (default: cpu)")
-    m.add_argument("--strict", action="store_true", help="fail if a listed provider is unavailable")
-    m.add_argument("--threads", type=int, default=1, help="intra-op threads (0 = ONNX Runtime default)")
-    m.add_argument("--runs", type=int, default=200, help="timed runs")
-    m.add_argument("--warmup", type=int, default=20, help="untimed runs first")
-    m.add_argument("--size", action="append", default=[], metavar="AXIS=N",
-                   help="value for a dynamic axis, e.g. --size width=256")
-    m.add_argument("--json", action="store_true", help="print results as JSON")
-    m.set_defaults(func=run_model)
+    _model_parser(bsub)
+    from pipeline.cli.bench_more import register_compare, register_pipeline
+    register_pipeline(bsub, _output_args)
+    register_compare(bsub)
     p.set_defaults(func=lambda args: p.print_help() or 2)
 
 
-def run_model(args) -> int:
-    from pipeline.bench.model import bench_model, format_result
+def _int_list(text: str, flag: str) -> list[int]:
+    from pipeline.errors import InputError
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise InputError(f"{flag} {text!r}: expected N or N1,N2,...") from None
+    if any(v < 0 for v in values):
+        raise InputError(f"{flag} {text!r}: must be >= 0")
+    return values
+
+
+def model_paths(args) -> list[Path]:
     from pipeline.cli.models import find_models
     from pipeline.errors import PerceiveError
     from pipeline.runtime.stage import resolve_model
-    paths = [resolve_model(m, []) for m in args.models]
+    paths = [resolve_model(m, args.dir) for m in args.models]
     if args.all:
-        paths += find_models([])
-    if not paths:
+        paths += find_models(args.dir)
+    if args.fp32:
+        paths += [t for p in list(paths) if (t := _fp32_twin(p)) is not None]
+    unique = list(dict.fromkeys(p.resolve() for p in paths))
+    if not unique:
         raise PerceiveError("give model paths or names, or --all (no models installed yet?)")
-    sizes = {}
-    for s in args.size:
-        axis, _, value = s.partition("=")
-        if not value.isdigit():
-            raise PerceiveError(f"--size {s!r}: expected AXIS=N")
-        sizes[axis] = int(value)
-    results = [bench_model(str(p), args.provider or ["cpu"], args.threads, args.runs, args.warmup,
-                           args.strict, sizes) for p in paths]
-    if args.json:
-        print(json.dumps(results, indent=2))
-    else:
-        print("\n\n".join(format_result(r) for r in results))
-    return 0
+    return unique
+
+
+def _fp32_twin(path: Path) -> Path | None:
+    from pipeline.engine import Engine, EngineConfig
+    from pipeline.errors import PerceiveError
+    try:
+        contract = Engine(path, EngineConfig(warmup_runs=0), warmup=False).contract
+    except PerceiveError:
+        return None  # the model's own row reports why it cannot load
+    twin = contract.quantization.fp32_twin if contract else ""
+    return path.parent / twin if twin and (path.parent / twin).is_file() else None
+
+
+def run_model(args) -> int:
+    from pipeline.bench.inputs import parse_sizes
+    from pipeline.bench.model import Protocol, bench_models, plan_variants, rss_mib
+    from pipeline.bench.report import document
+    from pipeline.errors import PerceiveError
+    if args.runs < 1 or args.warmup < 0:
+        raise PerceiveError("--runs must be >= 1 and --warmup >= 0")
+    providers = [s.split(",") for s in args.provider] or [["cpu"]]
+    variants = plan_variants(model_paths(args), providers, _int_list(args.threads, "--threads"),
+                             parse_sizes(args.size), args.input)
+    protocol = Protocol(runs=args.runs, warmup=args.warmup, strict=args.strict, seed=args.seed,
+                        scenarios=("single_stream", *dict.fromkeys(s for s in args.scenario if s != "single_stream")),
+                        server_rate=args.server_rate, server_queries=args.server_queries,
+                        server_bound_ms=args.server_bound_ms, offline_samples=args.offline_samples,
+                        offline_batch=args.offline_batch)
+    rows = bench_models(variants, protocol)
+    doc = document("model", rows, protocol.as_dict(), rss_mib()[1])
+    write_outputs(doc, args)
+    failed = [r for r in rows if r["error"]]
+    if len(failed) == len(rows):
+        raise PerceiveError("no variant could run: " + "; ".join(f"{r['label']}: {r['error']}" for r in failed))
+    return 1 if failed else 0
+
+
+def write_outputs(doc: dict, args) -> None:
+    from pipeline.bench import report
+    from pipeline.bench.plot import plot_latency
+    kind = doc["kind"]
+    if args.plot:  # first: a missing matplotlib must fail before anything else is printed
+        series = ({r["label"]: r["samples_ms"] for r in doc["results"] if not r["error"]} if kind == "model"
+                  else {f"{r['pipeline']} {r['pace']}": r["e2e_samples_ms"] for r in doc["results"]
+                        if not r.get("skipped")})
+        out = plot_latency(series, args.plot, report.protocol_line(doc) if kind == "model" else doc["command"])
+        print(f"plot written to {out}", file=sys.stderr)
+    text = report.to_json(doc)
+    if args.json and args.json != "-":
+        Path(args.json).write_text(text)
+        print(f"JSON written to {args.json}", file=sys.stderr)
+    if args.csv:
+        from pipeline.bench.pipeline_report import pipeline_csv
+        body = report.model_csv(doc) if kind == "model" else pipeline_csv(doc)
+        if args.csv == "-":
+            sys.stdout.write(body)
+        else:
+            Path(args.csv).write_text(body)
+    if args.json == "-":
+        print(text)
+    elif args.markdown and kind == "model":
+        print(report.model_markdown(doc))
+    elif args.csv != "-":
+        from pipeline.bench.pipeline_report import pipeline_table
+        print(report.model_table(doc) if kind == "model" else pipeline_table(doc))
