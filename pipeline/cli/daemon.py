@@ -18,5 +18,14 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    import os
+    import sys
+
     from pipeline.daemon.service import Daemon
-    return Daemon(args.config, args.set).run()
+    code = Daemon(args.config, args.set).run()
+    # Everything the daemon owns is closed and logged by now. Skipping interpreter teardown keeps
+    # SIGTERM within 2 s: abandoned stuck-stage threads and model-session destructors took up to
+    # 1.5 s more on a loaded 2-core machine.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -81,4 +81,4 @@ class DaemonConfig:
     watchdog: WatchdogConfig = option(factory=WatchdogConfig, doc="Progress supervision for sd_notify.")
     log_format: Literal["json", "text"] = option("json", "json: one JSON object per log line on stdout "
                                                          "(journald keeps them); text: human readable.")
-    stop_timeout_s: float = option(1.5, "How long stopping waits for pipelines before exiting anyway.")
+    stop_timeout_s: float = option(1.0, "How long stopping waits for pipelines before exiting anyway.")
