@@ -14,4 +14,8 @@ fi
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -c .ci/constraints.txt -e '.[audio,daemon,train,bench,dev]'
+# A GUI build of the same OpenCV, off the import path: the demo's window test (tests/demo) puts it on
+# PYTHONPATH under Xvfb; the runtime itself keeps opencv-python-headless.
+.venv/bin/python -m pip install -q --no-deps --upgrade --target .venv/opencv-gui \
+    "opencv-python==$(sed -n 's/^opencv-python-headless==//p' .ci/constraints.txt)"
 echo "setup-dev: ready (.venv/bin/perceive)"

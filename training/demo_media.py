@@ -111,7 +111,7 @@ def speak(word: str) -> np.ndarray:
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "w.wav"
         subprocess.run(["espeak-ng", "-v", ESPEAK_VOICE, "-s", str(ESPEAK_SPEED), "-w", str(wav), word], check=True)
-        subprocess.run(["sox", str(wav), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(wav) + ".16k.wav"],
+        subprocess.run(["sox", "-D", str(wav), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(wav) + ".16k.wav"],
                        check=True)
         with wave.open(str(wav) + ".16k.wav") as f:
             return np.frombuffer(f.readframes(f.getnframes()), np.int16).astype(np.float32)

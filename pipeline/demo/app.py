@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -64,7 +64,7 @@ class Inputs:
     store: Path
     fps: float
     sample: bool
-    notes: list[str] = field(default_factory=list)
+    temporary: Path | None = None  # a folder the demo made for a working copy of the sample enrolment
 
 
 def resolve_inputs(opts: DemoOptions, out: Path | None) -> Inputs:
@@ -79,7 +79,9 @@ def resolve_inputs(opts: DemoOptions, out: Path | None) -> Inputs:
         return Inputs(opts.video, opts.audio, Path(opts.store or default_store_path()), file_fps(opts.video), False)
     media = sample_media()
     store = Path(opts.store) if opts.store else working_copy(media.faces, out)
-    return Inputs(str(media.video), opts.audio or str(media.audio), store, file_fps(str(media.video)), True)
+    temporary = store.parent if not opts.store and out is None else None
+    return Inputs(str(media.video), opts.audio or str(media.audio), store, file_fps(str(media.video)), True,
+                  temporary)
 
 
 def check_camera(index: int) -> None:
@@ -218,7 +220,7 @@ class Demo:
 
     def _command(self, media_time: float | None) -> str | None:
         """The last voice command: by media time on files (so it lands on its frame), else by wall time."""
-        heard = [e for e in self.events.events if e.get("pipeline") == "audio" and e.get("kind") != "face_locked"]
+        heard = list(self.events.heard)
         if self.on_file and media_time is not None:
             heard = [e for e in heard if e["media_time"] is not None and
                      media_time - COMMAND_HOLD_S <= e["media_time"] <= media_time]
@@ -260,10 +262,12 @@ class Demo:
             if runner is not None:
                 runner.stop()
         self.events.close()
+        if self.inputs.temporary is not None:
+            shutil.rmtree(self.inputs.temporary, ignore_errors=True)
 
 
 def summary_of(demo: Demo, wall_s: float) -> dict:
-    kinds = Counter(e["kind"] for e in demo.events.events if e["kind"] != "frame")
+    kinds = demo.events.kinds
     runners = [r for r in (demo.video, demo.audio) if r is not None]
     return {
         "input": {"video": demo.inputs.video_uri, "audio": demo.inputs.audio, "sample_media": demo.inputs.sample,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections import Counter, deque
 from dataclasses import asdict
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from pipeline.sources.base import Item, SourceConfig, open_source
 log = logging.getLogger("perceive.demo")
 
 VOICE_STAGE = "kws"
+RECENT_EVENTS = 1000
 
 
 class TappedSource:
@@ -66,7 +68,7 @@ def voice_config(**values) -> StageConfig | str:
     """The voice-command stage config, or why there is none."""
     try:
         return stage_config(VOICE_STAGE, **values)
-    except ConfigError as exc:
+    except (ConfigError, TypeError) as exc:  # TypeError: the stage's config has a field without a default
         return f"voice commands unavailable: {exc}"
 
 
@@ -82,7 +84,9 @@ class EventLog:
     def __init__(self, path: Path | None):
         self._file = open(path, "w", encoding="utf-8") if path else None
         self._lock = threading.Lock()
-        self.events: list[dict] = []
+        self.events: deque[dict] = deque(maxlen=RECENT_EVENTS)  # bounded: a camera demo may run for hours
+        self.heard: deque[dict] = deque(maxlen=RECENT_EVENTS)   # events of the audio pipeline
+        self.kinds: Counter[str] = Counter()
         self.taps: dict[str, TappedSource] = {}
 
     def emit(self, event: Event) -> None:
@@ -91,7 +95,11 @@ class EventLog:
 
     def write(self, record: dict) -> None:
         with self._lock:
-            self.events.append(record)
+            if record["kind"] != "frame":
+                self.events.append(record)
+                self.kinds[record["kind"]] += 1
+                if record.get("pipeline") == "audio":
+                    self.heard.append(record)
             if self._file:
                 self._file.write(json.dumps(record, default=_jsonable) + "\n")
                 self._file.flush()
