@@ -20,7 +20,7 @@ def _key_value(doc: dict, r: dict, metric: str) -> tuple[str, float | None]:
         key = f"{Path(r['model']).name} {'>'.join(r['requested_providers'])} t{r['threads']} " \
               f"{r['inputs'] or r['sizes']}"
         return key, (None if r["error"] else r["latency"][metric])
-    return f"{r['pipeline']} {r['pace']}", (None if r.get("skipped") else r["e2e"][metric])
+    return f"{r['pipeline']} {r['pace']}", (r["e2e"][metric] if r["e2e"]["count"] else None)
 
 
 def compare(paths: list[str], metric: str = "p50_ms") -> dict:

@@ -144,6 +144,9 @@ def _throughput_fields(row: dict) -> None:
     lat = row["latency"]
     if row["flops"] and np.isfinite(lat["p50_ms"]) and lat["p50_ms"] > 0:
         row["gflops_per_s"] = row["flops"] / (lat["p50_ms"] / 1000) / GIGA
+        if row["quantization"] not in ("none", None):
+            row["peak_basis"] = "no peak for quantized models: the fp32 peak does not bound int8 kernels"
+            return
         peak = cpu_peak(row["threads"])
         row["peak_gflops"], row["peak_basis"] = peak["peak_gflops"], peak["basis"]
         if peak["peak_gflops"]:

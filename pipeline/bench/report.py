@@ -59,7 +59,7 @@ def _f(value, fmt: str = ".3f", none: str = "-") -> str:
     return format(value, fmt)
 
 
-MODEL_COLUMNS = ("variant", "quant", "provider", "thr", "inputs", "size kB", "create ms", "first ms",
+MODEL_COLUMNS = ("variant", "quant", "provider", "thr", "inputs", "size kB", "+RSS MiB", "create ms", "first ms",
                  "min", "p50", "p90", "p99", "p99.9", "mean", "/s", "GFLOP/s", "% peak", "p50 vs base")
 
 
@@ -73,7 +73,7 @@ def model_rows(doc: dict) -> list[list[str]]:
         provider = r["provider"] + (" (fallback)" if r["fallback"] else "")
         shapes = ";".join("x".join(map(str, s)) for s in r["inputs"].values())
         rows.append([r["label"], r["quantization"] or "-", provider, str(r["threads"]), shapes,
-                     _f(r["size_bytes"] / 1024, ".0f"), _f(r["session_ms"], ".1f"), _f(r["first_run_ms"], ".2f"),
+                     _f(r["size_bytes"] / 1024, ".0f"), _f(r["rss_delta_mib"], ".1f"), _f(r["session_ms"], ".1f"), _f(r["first_run_ms"], ".2f"),
                      *(_f(lat[k]) for k in ("min_ms", "p50_ms", "p90_ms", "p99_ms", "p99_9_ms", "mean_ms")),
                      _f(lat["throughput_per_s"], ".1f"), _f(r["gflops_per_s"], ".2f"),
                      _f(r["peak_fraction"] * 100 if r["peak_fraction"] else None, ".1f"),
@@ -126,15 +126,22 @@ def scenario_lines(doc: dict) -> list[str]:
     return lines
 
 
+def footnotes(doc: dict) -> list[str]:
+    notes = sorted({r["peak_basis"] for r in doc["results"] if r.get("peak_basis")})
+    lines = ["+RSS: resident memory added by loading the variant and running it once (the first variant also "
+             "pays onnxruntime's one-time set-up).",
+             "p50 vs base: p50 over the p50 of the fp32 (else first) variant of the same model and input."]
+    if notes:
+        lines.append("% peak: achieved GFLOP/s at p50 over the nominal fp32 peak: " + "; ".join(notes) + ".")
+    return lines
+
+
 def model_table(doc: dict) -> str:
     out = [protocol_line(doc), machine_line(doc), "", _text_table(MODEL_COLUMNS, model_rows(doc))]
     extra = scenario_lines(doc)
-    notes = sorted({r["peak_basis"] for r in doc["results"] if r.get("peak_basis")})
     if extra:
         out += [""] + extra
-    if notes:
-        out += ["", "% peak: achieved GFLOP/s at p50 over the nominal peak: " + "; ".join(notes)]
-    return "\n".join(out)
+    return "\n".join(out + [""] + footnotes(doc))
 
 
 def model_markdown(doc: dict) -> str:
@@ -143,8 +150,9 @@ def model_markdown(doc: dict) -> str:
     for row in rows:
         row = row + [""] * (len(MODEL_COLUMNS) - len(row))
         lines.append("| " + " | ".join(c.replace("|", "/") for c in row) + " |")
+    extra = [f"- {line}" for line in scenario_lines(doc) + footnotes(doc)]
     return "\n".join([f"Command: `{doc['command']}`", "", protocol_line(doc) + ".", "",
-                      machine_line(doc) + ".", "", *lines])
+                      machine_line(doc) + ".", "", *lines, "", *extra])
 
 
 CSV_FIELDS = ("label", "model", "name", "quantization", "provider", "threads", "inputs", "size_bytes",

@@ -139,8 +139,7 @@ def write_outputs(doc: dict, args) -> None:
     kind = doc["kind"]
     if args.plot:  # first: a missing matplotlib must fail before anything else is printed
         series = ({r["label"]: r["samples_ms"] for r in doc["results"] if not r["error"]} if kind == "model"
-                  else {f"{r['pipeline']} {r['pace']}": r["e2e_samples_ms"] for r in doc["results"]
-                        if not r.get("skipped")})
+                  else {f"{r['pipeline']} {r['pace']}": r["e2e_samples_ms"] for r in doc["results"]})
         out = plot_latency(series, args.plot, report.protocol_line(doc) if kind == "model" else doc["command"])
         print(f"plot written to {out}", file=sys.stderr)
     text = report.to_json(doc)

@@ -11,6 +11,11 @@ from tests.bench.bench_models import dense
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTIVITIES = ROOT / "tests" / "sensor" / "fixtures" / "activities.csv"
+PIPELINE_RESULT_KEYS = {"pipeline", "pace", "note", "source_type", "wall_s", "items", "processed", "items_per_s",
+                        "drops", "budget_misses", "stage_budget_misses", "stages", "e2e", "e2e_samples_ms",
+                        "cpu_core_share", "cpu_machine_share", "providers", "events", "crashes", "source_stats"}
+STAGE_KEYS = {"stage", "count", "min_ms", "p50_ms", "p90_ms", "p99_ms", "mean_ms", "max_ms", "budget_ms", "misses",
+              "held"}
 needs_har = pytest.mark.skipif(not (SHIPPED_MODELS / "har.onnx").is_file(), reason="har model not shipped")
 
 
@@ -88,11 +93,16 @@ type = "activity"
 budget_ms = 400
 """)
     out = tmp_path / "p.json"
-    proc = perceive("bench", "pipeline", config, "--seconds", "2", "--json", out)
+    proc = perceive("bench", "pipeline", config, "--seconds", "2", "--json", out, "--plot", tmp_path / "e2e.png")
     doc = json.loads(out.read_text())
     assert doc["kind"] == "pipeline" and [r["pace"] for r in doc["results"]] == ["realtime", "asap"]
+    assert set(doc["results"][0]) == PIPELINE_RESULT_KEYS  # the schema: bump report.SCHEMA when it changes
+    assert set(doc["results"][0]["stages"][0]) == STAGE_KEYS
     for r in doc["results"]:
         assert r["processed"] > 0 and r["stages"][0]["stage"] == "activity" and r["crashes"] == 0
         assert r["e2e"]["count"] == r["processed"] and r["e2e"]["budget_ms"] == 500
         assert r["cpu_core_share"] > 0 and "dropped_stale" in r["drops"]
     assert "capture->decision" in proc.stdout and "pace: asap" in proc.stdout
+    assert (tmp_path / "e2e.png").is_file()
+    rows = json.loads(perceive("bench", "compare", out, out, "--json").stdout)["rows"]
+    assert [r["variant"] for r in rows] == ["imu realtime", "imu asap"] and rows[0]["ratios"] == [1.0, 1.0]
