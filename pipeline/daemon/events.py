@@ -29,6 +29,7 @@ log = logging.getLogger("perceive.daemon.events")
 SELECT_TIMEOUT_S = 0.2
 BACKLOG = 16
 KB = 1024
+RECV_BYTES = 4096  # what clients send is discarded; this only drains it
 
 
 def event_line(event: Event) -> bytes:
@@ -128,7 +129,7 @@ class EventSocketServer:
             self.counters["clients_connected"] += 1
         elif key.data == "wake":
             try:
-                self._wake_r.recv(4096)
+                self._wake_r.recv(RECV_BYTES)
             except BlockingIOError:
                 pass
         else:
@@ -143,7 +144,7 @@ class EventSocketServer:
     def _read_ok(self, client: _Client) -> bool:
         """Clients only listen; what they send is discarded. Empty read: they hung up."""
         try:
-            return bool(client.sock.recv(4096))
+            return bool(client.sock.recv(RECV_BYTES))
         except BlockingIOError:
             return True
         except OSError:
