@@ -2,9 +2,10 @@
 
 A variant is one (model file, provider preference, thread count, input shape or
 sample file). All variants are loaded first (session creation and first
-inference timed one by one), warmed up, then timed round-robin: run i of every
-variant happens before run i+1 of any, so machine drift (other processes,
-thermal state) hits them alike and the printed ratios are fair. Server and
+inference timed one by one), warmed up, then timed round-robin within their
+group (the variants of one model on one input): run i of every variant happens
+before run i+1 of any, so machine drift (other processes, thermal state) hits
+them alike and the printed ratios are fair. Groups run one after another. Server and
 offline scenarios run after, one variant at a time, because they are paced.
 """
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Protocol:
     server_bound_ms: float = 0.0    # 0 = twice the single-stream p90
     offline_samples: int = 256
     offline_batch: int = 8
+    interleave: str = "group"       # "group": variants of one model together; "all": every variant
 
     def as_dict(self) -> dict:
         return {**self.__dict__, "scenarios": list(self.scenarios), "interleaved": True,
@@ -125,18 +127,39 @@ def label(v: Variant) -> str:
     return " ".join(parts)
 
 
-def _interleaved(engines: list[tuple[Engine, dict]], protocol: Protocol) -> list[np.ndarray]:
+def _interleaved(engines: list[tuple[Engine, dict]], protocol: Protocol, label: str) -> list[np.ndarray]:
     for engine, feeds in engines:
         for _ in range(protocol.warmup):
             engine.run(feeds)
     times = [np.empty(protocol.runs) for _ in engines]
-    with Progress(protocol.runs, "timing") as bar:
+    with Progress(protocol.runs, label) as bar:
         for i in range(protocol.runs):
             for t, (engine, feeds) in zip(times, engines):
                 start = time.perf_counter()
                 engine.run(feeds)
                 t[i] = (time.perf_counter() - start) * 1000
             bar.update()
+    return times
+
+
+def group_key(row: dict) -> tuple:
+    """Variants compared with each other: the same model (contract name) on the same input."""
+    return row["name"], str(row["sizes"]), row["sample"]
+
+
+def _timed_groups(loaded: list[tuple[dict, Engine, dict]], protocol: Protocol) -> list[np.ndarray]:
+    """Interleave within each group (or across everything with interleave='all'); groups run one
+    after another so a large model does not evict a small one's caches between its runs."""
+    if protocol.interleave == "all":
+        return _interleaved([(e, f) for _, e, f in loaded], protocol, "timing")
+    groups: dict[tuple, list[int]] = {}
+    for i, (row, _, _) in enumerate(loaded):
+        groups.setdefault(group_key(row), []).append(i)
+    times: list = [None] * len(loaded)
+    for key, members in groups.items():
+        got = _interleaved([loaded[i][1:] for i in members], protocol, f"timing {key[0]}")
+        for i, t in zip(members, got):
+            times[i] = t
     return times
 
 
@@ -174,8 +197,7 @@ def _ratios(rows: list[dict]) -> None:
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
         if row["error"] is None:
-            key = (row["name"], str(row["sizes"]), row["sample"])
-            groups.setdefault(key, []).append(row)
+            groups.setdefault(group_key(row), []).append(row)
     for members in groups.values():
         base = next((r for r in members if r["quantization"] in ("none", None)), members[0])
         for r in members:
@@ -201,7 +223,7 @@ def bench_models(variants: list[Variant], protocol: Protocol) -> list[dict]:
         est = estimate_flops(v.path, row["inputs"])
         row["flops"], row["flops_note"] = est["flops"], est["note"]
         loaded.append((row, engine, feeds))
-    times = _interleaved([(e, f) for _, e, f in loaded], protocol)
+    times = _timed_groups(loaded, protocol)
     for (row, engine, feeds), t in zip(loaded, times):
         batch = next(iter(feeds.values())).shape[0] if feeds and next(iter(feeds.values())).ndim else 1
         row["latency"] = summarize(t, batch)

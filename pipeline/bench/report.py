@@ -86,7 +86,7 @@ def protocol_line(doc: dict) -> str:
     providers = sorted({r["provider"] for r in ok}) or ["-"]
     threads = sorted({str(r["threads"]) for r in ok}) or ["-"]
     return (f"protocol: provider={','.join(providers)} threads={','.join(threads)} warmup={p['warmup']} "
-            f"runs={p['runs']} interleaved={'yes' if p['interleaved'] else 'no'} "
+            f"runs={p['runs']} interleaved={'within each model' if p['interleave'] == 'group' else 'all variants'} "
             f"scenarios={','.join(p['scenarios'])} onnxruntime={doc['onnxruntime']}; latency in ms "
             f"({p['timer']})")
 

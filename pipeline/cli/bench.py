@@ -7,10 +7,13 @@ from pathlib import Path
 MODEL_HELP = """\
 Time one or more models, and variants of them, side by side in one run.
 Variants are the cross product of the models, --provider, --threads and --size
-values (or --input sample files). They are timed interleaved (run i of every
-variant before run i+1 of any) so machine drift hits them alike, and each row
-shows its p50 as a ratio of its group's baseline (the fp32 variant of the same
-model and input, else the first).
+values (or --input sample files). The variants of one model on one input form
+a group, timed interleaved (run i of every variant before run i+1 of any) so
+machine drift hits them alike; groups run one after another. Each row shows
+its p50 as a ratio of its group's baseline (the fp32 variant, else the first).
+Session creation, first inference, added RSS, model size, estimated FLOPs and
+achieved GFLOP/s are reported too; --scenario adds MLPerf-style server
+(Poisson arrivals, p99 vs a bound) and offline (throughput) runs.
 
 examples:
   perceive bench model har --fp32 --threads 1,2          fp32 vs int8, 1 vs 2 threads
@@ -48,6 +51,8 @@ def _model_parser(bsub) -> None:
                    "(default: twice the single-stream p90)")
     m.add_argument("--offline-samples", type=int, default=256, help="offline: samples run")
     m.add_argument("--offline-batch", type=int, default=8, help="offline: batch size (models with a dynamic batch axis)")
+    m.add_argument("--interleave", choices=["group", "all"], default="group",
+                   help="round-robin the variants of each model (group, default) or of every model (all)")
     m.add_argument("--seed", type=int, default=0, help="seed of synthetic inputs and Poisson arrivals")
     _output_args(m)
     m.set_defaults(func=run_model)
@@ -90,8 +95,8 @@ def model_paths(args) -> list[Path]:
     paths = [resolve_model(m, args.dir) for m in args.models]
     if args.all:
         paths += find_models(args.dir)
-    if args.fp32:
-        paths += [t for p in list(paths) if (t := _fp32_twin(p)) is not None]
+    if args.fp32:  # each twin right after its model, so the table reads fp32 / int8 pairs
+        paths = [q for p in paths for q in (p, _fp32_twin(p)) if q is not None]
     unique = list(dict.fromkeys(p.resolve() for p in paths))
     if not unique:
         raise PerceiveError("give model paths or names, or --all (no models installed yet?)")
@@ -123,7 +128,7 @@ def run_model(args) -> int:
                         scenarios=("single_stream", *dict.fromkeys(s for s in args.scenario if s != "single_stream")),
                         server_rate=args.server_rate, server_queries=args.server_queries,
                         server_bound_ms=args.server_bound_ms, offline_samples=args.offline_samples,
-                        offline_batch=args.offline_batch)
+                        offline_batch=args.offline_batch, interleave=args.interleave)
     rows = bench_models(variants, protocol)
     doc = document("model", rows, protocol.as_dict(), rss_mib()[1])
     write_outputs(doc, args)

@@ -16,7 +16,7 @@ DOCUMENT_KEYS = {"schema", "kind", "created", "command", "machine", "onnxruntime
                  "peak_rss_mib", "protocol", "results"}
 MACHINE_KEYS = {"cpu", "cores", "memory_gib", "os", "python", "arch"}
 PROTOCOL_KEYS = {"runs", "warmup", "strict", "seed", "scenarios", "server_rate", "server_queries",
-                 "server_bound_ms", "offline_samples", "offline_batch", "interleaved", "timer",
+                 "server_bound_ms", "offline_samples", "offline_batch", "interleave", "interleaved", "timer",
                  "graph_optimization", "inter_op_threads"}
 RESULT_KEYS = {"label", "model", "requested_providers", "threads", "sizes", "sample", "error", "name", "task",
                "quantization", "size_bytes", "provider", "session_providers", "fallback", "inputs",
@@ -33,7 +33,7 @@ def doc(tmp_path_factory):
     good = dense(tmp / "d.onnx")
     broken = tmp / "broken.onnx"
     broken.write_text("no")
-    protocol = Protocol(runs=3, warmup=0)
+    protocol = Protocol(runs=3, warmup=0, interleave="all")
     rows = bench_models([Variant(good, ["cpu"], 1), Variant(broken, ["cpu"], 1)], protocol)
     return document("model", rows, protocol.as_dict(), rss_mib()[1])
 
