@@ -19,6 +19,7 @@ EXPORTERS: dict[str, tuple[str, str]] = {
     "face": ("export.face:export", "face models from the published MTCNN (MIT) and dlib (CC0) weights, no training"),
     "ocr-det": ("export.ocr:export_det", "OCR detector: ONNX (dynamic size) + static int8, P/R on held-out scenes"),
     "ocr-rec": ("export.ocr:export_rec", "OCR recogniser: ONNX (dynamic width) + int8, CER on held-out fonts"),
+    "kws": ("export.kws:export", "streaming keyword LSTM: ONNX with state in/out + dynamic int8, held-out-voice accuracy"),
 }
 
 

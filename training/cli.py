@@ -15,6 +15,7 @@ TRAINERS: dict[str, tuple[str, str]] = {
     "anomaly": ("training.sensor.anomaly", "LSTM forecaster and anomaly scorer on a real labelled sensor series"),
     "ocr-rec": ("training.ocr.rec", "OCR text-line recogniser (CNN + BiLSTM + CTC) on synthetic printed text"),
     "ocr-det": ("training.ocr.det", "OCR text detector (small FPN CNN, DB-style line cores) on synthetic scenes"),
+    "kws": ("training.kws.train", "streaming LSTM keyword spotter on synthesised speech (espeak-ng, flite)"),
 }
 
 

@@ -15,7 +15,7 @@ from pipeline.errors import PerceiveError
 
 BUILTIN = ("pipeline.cli.models", "pipeline.cli.validate", "pipeline.cli.run", "pipeline.cli.bench",
            "pipeline.cli.sense", "pipeline.cli.ocr", "pipeline.cli.enroll", "pipeline.cli.unlock",
-           "pipeline.cli.daemon", "pipeline.cli.doctor", "pipeline.cli.demo")
+           "pipeline.cli.daemon", "pipeline.cli.doctor", "pipeline.cli.demo", "pipeline.cli.listen")
 
 DESCRIPTION = """\
 perceive: real-time perception on edge devices (face unlock, OCR, voice

@@ -1,0 +1,207 @@
+"""Streaming keyword detection: log-mel frames -> stateful LSTM -> smoothed posteriors -> events.
+
+Each hop runs the model on its new frames only, carrying the recurrent state. The
+model was trained on sequences of ``reset_frames`` frames from a zero state, so two
+streams run side by side (one batch of 2), each reset every ``reset_frames`` frames,
+staggered by half of that; the posterior comes from the stream that has run longer,
+which has seen at least half a cycle of context and never more than the model was
+trained on. A word up to half a cycle long is always wholly inside that stream.
+
+Decisions: the posterior is averaged over the last ``smooth_frames`` frames; a keyword
+fires when its average passes its threshold, outside the refractory period after the
+previous event, and (optionally) only when the recent audio is louder than a gate.
+"""
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pipeline.engine import Engine
+from pipeline.errors import ContractError, InputError
+from pipeline.preprocess.audio import LOG_FLOOR, StreamingLogMel, check_clip, frame_sizes
+
+STREAMS = 2
+ENERGY_HISTORY_S = 1.5      # frame energies kept to estimate where a word started
+START_MARGIN_DB = 10.0      # a word starts where the energy last rose this far above the recent floor
+
+
+@dataclass
+class Detection:
+    keyword: str
+    confidence: float
+    start: float       # estimated word start, seconds of stream time
+    end: float         # estimated word end (where the keyword's posterior rose)
+    t: float           # stream time of the frame that triggered the event
+    latency_ms: float  # (t - end) plus the compute time of the block that fired
+
+
+@dataclass
+class DetectorOptions:
+    threshold: float = 0.0                 # 0: the contract's default
+    thresholds: dict = field(default_factory=dict)   # per keyword, overrides threshold
+    smooth_frames: int = 0                 # 0: the contract's value
+    refractory_s: float = 1.0
+    gate_db: float = -90.0                 # minimum peak frame energy (dB) in the last second; -90 = off
+    hop_frames: int = 4                    # frames gathered before the model runs: fewer calls, +latency
+
+
+class KeywordSpotter:
+    def __init__(self, engine: Engine, options: DetectorOptions | None = None):
+        c = engine.contract
+        if c is None or c.task != "kws" or c.audio is None or not c.state:
+            raise ContractError(f"{engine.path.name}: not a streaming keyword model (task 'kws' with "
+                                "audio and state sections)")
+        missing = [k for k in ("reset_frames", "threshold", "smooth_frames", "keywords") if k not in c.params]
+        if missing:
+            raise ContractError(f"{engine.path.name}: contract params lack {missing}")
+        self.engine, self.contract, self.spec = engine, c, c.audio
+        self.options = options or DetectorOptions()
+        self.labels = list(c.labels)
+        self.keywords = list(c.params["keywords"])
+        unknown = set(self.options.thresholds) - set(self.keywords)
+        if unknown:
+            raise ContractError(f"thresholds for {sorted(unknown)}: not keywords of model '{c.name}' "
+                                f"({self.keywords})")
+        default = self.options.threshold or float(c.params["threshold"])
+        self.thresholds = np.array([float(self.options.thresholds.get(k, default)) for k in self.keywords])
+        self.kw_index = np.array([self.labels.index(k) for k in self.keywords])
+        self.smooth = int(self.options.smooth_frames or c.params["smooth_frames"])
+        self.cycle = int(c.params["reset_frames"])
+        self._x = next(t.name for t in c.inputs if t.name not in c.state)
+        self._out = next(t.name for t in c.outputs if t.name not in c.state.values())
+        self._shapes = {t.name: [STREAMS if d == "batch" else d for d in t.shape] for t in c.inputs
+                        if t.name in c.state}
+        self.window, self.hop = frame_sizes(self.spec)
+        self.features = StreamingLogMel(self.spec)
+        self.reset()
+
+    def reset(self) -> None:
+        self.features.reset()
+        self._pending: list[np.ndarray] = []
+        self._pending_n = 0
+        self._sum = np.zeros(len(self.labels))
+        self._state = {n: np.zeros(s, np.float32) for n, s in self._shapes.items()}
+        self._age = np.array([0, self.cycle // 2])   # stream 1 is reset half a cycle earlier
+        self._recent = deque(maxlen=self.smooth)
+        self._energy = deque(maxlen=int(ENERGY_HISTORY_S * 1000 / self.spec.hop_ms))
+        self._last_event_t = -np.inf
+        self._rise = {}       # keyword -> frame time where its posterior started leading
+        self.frames = 0
+
+    def frame_time(self, frame: int) -> float:
+        return (frame * self.hop + self.window) / self.spec.sample_rate
+
+    def push(self, samples: np.ndarray) -> list[Detection]:
+        """Feed the next samples (mono float32 at the contract's rate); returns the events they caused."""
+        start = time.perf_counter()
+        feats = self._gather(samples)
+        posts = self._posteriors(feats)
+        events = []
+        for i, p in enumerate(posts):
+            det = self._decide(p, feats[i], self.frames + i)
+            if det:
+                events.append(det)
+        self.frames += len(feats)
+        compute_ms = (time.perf_counter() - start) * 1000
+        for e in events:
+            e.latency_ms = round((e.t - e.end) * 1000 + compute_ms, 1)
+        return events
+
+    def posteriors(self, samples: np.ndarray) -> np.ndarray:
+        """Raw per-frame posteriors for the next samples (no decisions), computed as ``push`` does."""
+        feats = self._gather(samples)
+        self.frames += len(feats)
+        return self._posteriors(feats)
+
+    def _gather(self, samples: np.ndarray) -> np.ndarray:
+        """Features of the pending audio once it holds ``hop_frames`` frames, else none yet."""
+        samples = check_clip(samples, self.spec, where="audio block")
+        self._pending.append(samples)
+        self._pending_n += len(samples)
+        if self._pending_n < self.options.hop_frames * self.hop:
+            return np.zeros((0, self.spec.n_mels), np.float32)
+        feats = self.features.push(np.concatenate(self._pending))
+        self._pending, self._pending_n = [], 0
+        return feats
+
+    def replay(self, posts: np.ndarray) -> list[Detection]:
+        """The decisions ``push`` would make on recorded posteriors (energy gate and word starts
+        not applied); lets a benchmark try many thresholds on one pass of the model."""
+        self._recent.clear()
+        self._sum[:] = 0.0
+        self._rise.clear()
+        self._energy.clear()
+        self._last_event_t = -np.inf
+        silent = np.zeros(self.spec.n_mels, np.float32)
+        return [d for f, p in enumerate(posts) if (d := self._decide(p, silent, f))]
+
+    def _posteriors(self, feats: np.ndarray) -> np.ndarray:
+        out, pos = [], 0
+        while pos < len(feats):
+            n = int(min(len(feats) - pos, (self.cycle - self._age).min()))
+            x = np.broadcast_to(feats[pos:pos + n], (STREAMS, n, feats.shape[1]))
+            res = self.engine.run({self._x: np.ascontiguousarray(x), **self._state})
+            self._state = {k: res[v] for k, v in self.contract.state.items()}
+            older = int(np.argmax(self._age))
+            logits = res[self._out][older]
+            e = np.exp(logits - logits.max(-1, keepdims=True))
+            out.append(e / e.sum(-1, keepdims=True))
+            self._age += n
+            for s in np.flatnonzero(self._age >= self.cycle):
+                for name in self._state:
+                    self._state[name][:, s] = 0.0
+                self._age[s] = 0
+            pos += n
+        return np.concatenate(out) if out else np.zeros((0, len(self.labels)), np.float32)
+
+    def _decide(self, post: np.ndarray, feat: np.ndarray, frame: int) -> Detection | None:
+        if len(self._recent) == self._recent.maxlen:
+            self._sum -= self._recent[0]
+        self._recent.append(post)
+        self._sum += post
+        self._energy.append(10 * np.log10(np.exp(feat).sum() + LOG_FLOOR))
+        t = self.frame_time(frame)
+        leader = int(np.argmax(post))
+        for k in list(self._rise):
+            if self.labels.index(k) != leader:
+                del self._rise[k]
+        if self.labels[leader] in self.keywords:
+            self._rise.setdefault(self.labels[leader], t)
+        if len(self._recent) < self.smooth or t - self._last_event_t < self.options.refractory_s:
+            return None
+        avg = (self._sum / len(self._recent))[self.kw_index]
+        passing = np.flatnonzero(avg >= self.thresholds)
+        if not len(passing) or max(self._energy) < self.options.gate_db:
+            return None
+        best = passing[np.argmax(avg[passing])]
+        keyword = self.keywords[best]
+        self._last_event_t = t
+        end = self._rise.get(keyword, t)
+        return Detection(keyword, round(float(avg[best]), 3), round(self._word_start(end, t), 3), round(end, 3),
+                         round(t, 3), 0.0)
+
+    def _word_start(self, end: float, now: float) -> float:
+        """Walk back from the word's end while the frame energy stays well above the recent floor."""
+        energy = np.array(self._energy)
+        frames_back = int(round((now - end) * 1000 / self.spec.hop_ms))
+        hi = max(0, len(energy) - 1 - max(0, frames_back))
+        floor = np.percentile(energy, 10)
+        i = hi
+        while i > 0 and energy[i - 1] > floor + START_MARGIN_DB:
+            i -= 1
+        return end - (hi - i) * self.spec.hop_ms / 1000
+
+
+def detect_clip(spotter: KeywordSpotter, samples: np.ndarray, rate: int, block: int = 320) -> list[Detection]:
+    """All detections in a whole clip, fed in blocks as a live stream would be; the clip is checked first."""
+    samples = check_clip(samples, spotter.spec, rate, where="clip")
+    if len(samples) == 0:
+        raise InputError("clip: empty (0 samples)")
+    spotter.reset()
+    events = []
+    for i in range(0, len(samples), block):
+        events += spotter.push(samples[i:i + block])
+    return events

@@ -1,0 +1,53 @@
+"""``kws`` stage: spoken commands from an audio source, as ``keyword`` events."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.config.loader import option
+from pipeline.errors import InputError
+from pipeline.kws.detector import DetectorOptions, KeywordSpotter
+from pipeline.runtime.stage import STAGES, Stage, StageConfig, StageEnv, StageResult
+from pipeline.sources.base import Item
+
+
+@dataclass(kw_only=True)
+class KwsConfig(StageConfig):
+    model: str = option("kws", "Keyword model name or path.")
+    threshold: float = option(0.0, "Smoothed posterior that fires a keyword; 0 uses the model contract's.")
+    thresholds: dict[str, float] = option(factory=dict, doc="Per-keyword thresholds, e.g. {unlock = 0.9}.")
+    smooth_frames: int = option(0, "Frames the posterior is averaged over; 0 uses the contract's.")
+    refractory_s: float = option(1.0, "No further event for this long after one.")
+    gate_db: float = option(-90.0, "Energy gate: no event unless the last second peaked above this (dB); "
+                                   "-90 is off.")
+
+
+@dataclass
+class KwsStageResult(StageResult):
+    keywords: list[str] | None = None
+    frames: int = 0
+
+
+@STAGES.register("kws", KwsConfig)
+class KwsStage(Stage):
+    def __init__(self, config: KwsConfig, env: StageEnv):
+        super().__init__(config, env)
+        self.engine = env.load_model(config.model)
+        self.spotter = KeywordSpotter(self.engine, DetectorOptions(
+            threshold=config.threshold, thresholds=dict(config.thresholds), smooth_frames=config.smooth_frames,
+            refractory_s=config.refractory_s, gate_db=config.gate_db))
+        rate = getattr(env.source, "sample_rate", None)
+        if rate is not None:
+            self.engine.contract.expect("audio.sample_rate", rate, "source.sample_rate")
+
+    def run(self, item: Item, results: dict) -> KwsStageResult:
+        data = item.data
+        if data.ndim != 1:
+            raise InputError(f"stage '{self.name}': expected mono samples (n,), got shape {data.shape}")
+        events = self.spotter.push(data)
+        for e in events:
+            self.env.emit("keyword", {"keyword": e.keyword, "confidence": e.confidence, "start": e.start,
+                                      "end": e.end, "t": e.t, "latency_ms": e.latency_ms}, e.latency_ms)
+        return KwsStageResult(keywords=[e.keyword for e in events], frames=self.spotter.frames)
+
+    def engines(self):
+        return [self.engine]

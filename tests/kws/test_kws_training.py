@@ -1,0 +1,51 @@
+"""A tiny keyword training run: the loss falls; export + int8 give a streaming model with a contract."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from pipeline.engine import Engine
+from pipeline.kws.detector import KeywordSpotter, detect_clip
+from pipeline.sources.audio import read_wav
+from tests.kws.paths import FIXTURES
+
+pytestmark = pytest.mark.torch
+
+TINY = ['vocabulary=["yes","no"]', "per_word_voice=1", "fillers=20", "filler_voices=2", "train_sequences=96",
+        "test_sequences=24", "epochs=3", "max_steps=18", "batch=16", "hidden=16", "lr=0.01"]
+
+
+def perceive(*args):
+    proc = subprocess.run([sys.executable, "-m", "pipeline.cli.main", "-q", *args], capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_tiny_kws_trains_exports_and_streams(tmp_path):
+    sets = [a for s in TINY + [f"data_dir={tmp_path / 'data'}"] for a in ("--set", s)]
+    metrics = json.loads(perceive("train", "kws", "--out", str(tmp_path / "runs"), *sets))
+    assert metrics["last_loss"] < metrics["first_loss"], metrics
+    run = tmp_path / "runs" / metrics["run"].split("/")[-1]
+    for name in ("config.json", "checkpoint.pt", "curves.png", "confusion.png"):
+        assert (run / name).is_file(), name
+    assert json.loads((run / "config.json").read_text())["hidden"] == 16
+    assert metrics["held_out_voices"] > 0 and metrics["train_voices"] > 0
+
+    out = tmp_path / "models"
+    summary = json.loads(perceive("export", "kws", "--checkpoint", str(run / "checkpoint.pt"), "--out", str(out)))
+    assert summary["metrics"]["parity_max_abs"] < 1e-4
+    engine = Engine(out / "kws.onnx")
+    c = engine.contract
+    assert c.labels == ["yes", "no", "_silence_", "_unknown_"] and c.state == {"h0": "hn", "c0": "cn"}
+    assert c.quantization.scheme in ("int8-dynamic", "none") and c.audio.n_mels == 40
+    assert set(c.metrics["held_out"]) == {"fp32", "int8"}
+    assert (out / "kws.md").read_text().count("Held-out accuracy") == 1
+    # dynamic batch and time axes, state in and out
+    res = engine.run({"features": np.zeros((3, 7, 40), np.float32), "h0": np.zeros((1, 3, 16), np.float32),
+                      "c0": np.zeros((1, 3, 16), np.float32)})
+    assert res["logits"].shape == (3, 7, 4) and res["hn"].shape == (1, 3, 16)
+    samples, rate = read_wav(FIXTURES / "yes_en-us_f3.wav")
+    detect_clip(KeywordSpotter(engine), samples, rate)   # runs end to end (a 18-step model decides little)

@@ -1,0 +1,215 @@
+"""`perceive train kws`: a streaming LSTM keyword spotter over log-mel frames.
+
+The model reads feature frames and its recurrent state and returns a posterior per
+frame plus the new state, so the runtime feeds each hop's new frames only. It is
+trained on 2 s sequences from a zero state (the runtime resets its streams on the
+same schedule; see pipeline/kws/detector.py). Accuracy is measured on voices and
+variants that never appear in training (training/kws/synth.py: HELD_OUT_*).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.config.loader import option, to_dict
+from pipeline.preprocess.audio import default_spec
+from training.common import RunDir, confusion_matrix, progress, set_seed
+from training.kws.data import IGNORE, SILENCE, UNKNOWN, Mix, make_sequences
+from training.kws.synth import KEYWORDS, load_or_build
+
+
+@dataclass(kw_only=True)
+class Config:
+    vocabulary: list[str] = option(factory=lambda: list(KEYWORDS), doc="Keywords to spot (any words espeak can say).")
+    seed: int = option(0, "Random seed for synthesis, mixing and training.")
+    data_dir: str = option("/work/data/kws", "Where the synthesised corpus is cached (large; not in git).")
+    per_word_voice: int = option(6, "Utterances per keyword per espeak voice+variant (x3 for flite voices).")
+    fillers: int = option(600, "Distinct non-keyword words for _unknown_ and babble.")
+    filler_voices: int = option(8, "Voices each filler word is spoken in.")
+    train_sequences: int = option(12000, "Augmented 2 s training sequences (built once per run).")
+    test_sequences: int = option(2000, "Augmented sequences from held-out voices for evaluation.")
+    seq_s: float = option(2.0, "Sequence length in seconds; the runtime resets each stream after this.")
+    label_span: int = option(20, "Frames after a keyword's end that are labelled with it.")
+    hidden: int = option(96, "LSTM hidden size.")
+    layers: int = option(1, "LSTM layers (1 or 2).")
+    epochs: int = option(10, "Passes over the training sequences.")
+    max_steps: int = option(0, "Stop after this many optimiser steps (0: no limit; CI uses a few).")
+    batch: int = option(64, "Sequences per step.")
+    lr: float = option(3e-3, "Adam learning rate (cosine-decayed).")
+    clip: float = option(1.0, "Gradient-norm clip (LSTMs diverge without it).")
+    keyword_weight: float = option(5.0, "Loss weight of keyword frames (they are ~8% of all frames).")
+
+
+def build_model(cfg: Config, n_mels: int, n_classes: int):
+    import torch
+    from torch import nn
+
+    class StreamingKws(nn.Module):
+        """(B, T, mels) log-mel + (h, c) -> (B, T, classes) logits + new (h, c)."""
+
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("mean", torch.zeros(n_mels))
+            self.register_buffer("std", torch.ones(n_mels))
+            self.lstm = nn.LSTM(n_mels, cfg.hidden, cfg.layers, batch_first=True)
+            self.head = nn.Linear(cfg.hidden, n_classes)
+
+        def forward(self, x, h0, c0):
+            out, (h, c) = self.lstm((x - self.mean) / self.std, (h0, c0))
+            return self.head(out), h, c
+
+    torch.manual_seed(cfg.seed)
+    return StreamingKws()
+
+
+def zero_state(cfg: Config, batch: int):
+    import torch
+    return torch.zeros(cfg.layers, batch, cfg.hidden), torch.zeros(cfg.layers, batch, cfg.hidden)
+
+
+def label_names(cfg: Config) -> list[str]:
+    return list(cfg.vocabulary) + [SILENCE, UNKNOWN]
+
+
+def _logits(model, cfg: Config, feats: np.ndarray, batch: int = 128) -> np.ndarray:
+    import torch
+    outs = []
+    with torch.no_grad():
+        for i in range(0, len(feats), batch):
+            x = torch.from_numpy(feats[i:i + batch].astype(np.float32))
+            outs.append(model(x, *zero_state(cfg, len(x)))[0].numpy())
+    return np.concatenate(outs)
+
+
+def label_runs(labels: np.ndarray):
+    """(start, stop, label) of each contiguous run of labelled (non-silence, non-ignored) frames."""
+    runs, start = [], None
+    for t in range(len(labels) + 1):
+        cur = labels[t] if t < len(labels) else None
+        if start is not None and cur != labels[start]:
+            runs.append((start, t, int(labels[start])))
+            start = None
+        if start is None and cur is not None and cur != IGNORE:
+            start = t
+    return runs
+
+
+def utterance_accuracy(logits: np.ndarray, targets: np.ndarray, names: list[str]) -> dict:
+    """Each labelled run (the frames after a word) classified by its mean log-posterior."""
+    silence = names.index(SILENCE)
+    true, pred = [], []
+    for lg, y in zip(logits, targets):
+        logp = lg - np.log(np.exp(lg - lg.max(-1, keepdims=True)).sum(-1, keepdims=True)) - lg.max(-1, keepdims=True)
+        for a, b, label in label_runs(y):
+            if label == silence:
+                continue
+            true.append(label)
+            pred.append(int(logp[a:b].mean(0).argmax()))
+    true, pred = np.array(true), np.array(pred)
+    is_kw = true < len(names) - 2
+    frames = targets != IGNORE
+    return {"keyword_accuracy": float((pred[is_kw] == true[is_kw]).mean()) if is_kw.any() else 0.0,
+            "keyword_utterances": int(is_kw.sum()),
+            "unknown_accuracy": float((pred[~is_kw] == true[~is_kw]).mean()) if (~is_kw).any() else 0.0,
+            "unknown_utterances": int((~is_kw).sum()),
+            "frame_accuracy": float((logits.argmax(-1)[frames] == targets[frames]).mean()),
+            "confusion": confusion_matrix(true, pred, len(names))}
+
+
+def build_data(cfg: Config):
+    corpus = load_or_build(Path(cfg.data_dir) / f"corpus-{_corpus_key(cfg)}.npz",
+                           vocabulary=tuple(cfg.vocabulary), per_word_voice=cfg.per_word_voice,
+                           n_fillers=cfg.fillers, filler_per_word=cfg.filler_voices, seed=cfg.seed)
+    held = corpus["held_out"]
+    mix = Mix(seq_s=cfg.seq_s, label_span=cfg.label_span)
+    names = label_names(cfg)
+    test_mix = Mix(seq_s=cfg.seq_s, label_span=cfg.label_span, p_second=0.0)
+    train = _cached(cfg, "train", lambda: make_sequences(corpus, np.flatnonzero(~held), cfg.train_sequences, names,
+                                                         mix, cfg.seed + 1, "mixing train"))
+    test = _cached(cfg, "test", lambda: make_sequences(corpus, np.flatnonzero(held), cfg.test_sequences, names,
+                                                       test_mix, cfg.seed + 2, "mixing held-out"))
+    voices = {"train": sorted(set(corpus["voice"][~held])), "held_out": sorted(set(corpus["voice"][held]))}
+    return train, test, voices
+
+
+def _cached(cfg: Config, part: str, make):
+    """Mixed sequences are deterministic for the config, so they are kept next to the corpus."""
+    count = cfg.train_sequences if part == "train" else cfg.test_sequences
+    path = Path(cfg.data_dir) / f"{part}-{_corpus_key(cfg)}-{count}-{cfg.seq_s}-{cfg.label_span}.npz"
+    if path.is_file():
+        with np.load(path) as d:
+            return d["x"], d["y"]
+    x, y = make()
+    np.savez(path, x=x, y=y)
+    return x, y
+
+
+def _corpus_key(cfg: Config) -> str:
+    import hashlib
+    key = f"{sorted(cfg.vocabulary)}-{cfg.per_word_voice}-{cfg.fillers}-{cfg.filler_voices}-{cfg.seed}"
+    return hashlib.sha1(key.encode()).hexdigest()[:10]
+
+
+def train(cfg: Config, run: RunDir) -> dict:
+    import torch
+    set_seed(cfg.seed, threads=1)
+    (x_train, y_train), (x_test, y_test), voices = build_data(cfg)
+    names = label_names(cfg)
+    model = build_model(cfg, x_train.shape[-1], len(names))
+    flat = x_train.reshape(-1, x_train.shape[-1]).astype(np.float32)
+    model.mean.copy_(torch.from_numpy(flat.mean(0)))
+    model.std.copy_(torch.from_numpy(flat.std(0) + 1e-3))
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    steps_per_epoch = max(1, len(x_train) // cfg.batch)
+    total = steps_per_epoch * cfg.epochs if not cfg.max_steps else min(cfg.max_steps, steps_per_epoch * cfg.epochs)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, total))
+    weights = torch.ones(len(names))
+    weights[:len(cfg.vocabulary)] = cfg.keyword_weight
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weights, ignore_index=IGNORE)
+    rng = np.random.default_rng(cfg.seed)
+    step, best, losses = 0, -1.0, []
+    bar = progress(total=total, desc="training kws")
+    while step < total:
+        model.train()
+        order = rng.permutation(len(x_train))
+        epoch_losses = []
+        for i in range(steps_per_epoch):
+            if step >= total:
+                break
+            idx = order[i * cfg.batch:(i + 1) * cfg.batch]
+            x = torch.from_numpy(x_train[idx].astype(np.float32))
+            y = torch.from_numpy(y_train[idx])
+            logits = model(x, *zero_state(cfg, len(idx)))[0]
+            loss = loss_fn(logits.reshape(-1, len(names)), y.reshape(-1))
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+            opt.step()
+            sched.step()
+            step += 1
+            losses.append(loss.item())
+            epoch_losses.append(loss.item())
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.3f}")
+        model.eval()
+        scores = utterance_accuracy(_logits(model, cfg, x_test), y_test, names)
+        run.log(train_loss=float(np.mean(epoch_losses)), heldout_keyword_acc=scores["keyword_accuracy"],
+                heldout_frame_acc=scores["frame_accuracy"])
+        if scores["keyword_accuracy"] >= best:
+            best = scores["keyword_accuracy"]
+            best_scores = scores
+            run.save_checkpoint(model, labels=names, audio=to_dict(default_spec()), voices=voices,
+                                metrics=_public(scores, losses))
+    bar.close()
+    run.plot_curves()
+    run.plot_confusion(best_scores["confusion"], names)
+    return {**_public(best_scores, losses), "steps": step, "checkpoint": str(run.path / "checkpoint.pt"),
+            "held_out_voices": len(voices["held_out"]), "train_voices": len(voices["train"])}
+
+
+def _public(scores: dict, losses: list[float]) -> dict:
+    head = max(1, min(10, len(losses) // 4))
+    return {**{k: v for k, v in scores.items() if k != "confusion"},
+            "first_loss": float(np.mean(losses[:head])), "last_loss": float(np.mean(losses[-head:]))}
