@@ -54,3 +54,7 @@ def pipeline_csv(doc: dict) -> str:
         for s in [*r["stages"], r["e2e"]]:
             writer.writerow({**common, **s})
     return buf.getvalue()
+
+
+def pipeline_markdown(doc: dict) -> str:
+    return f"Command: `{doc['command']}`\n\n```\n{pipeline_table(doc)}\n```"

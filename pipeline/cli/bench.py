@@ -60,7 +60,7 @@ def _model_parser(bsub) -> None:
 
 def _output_args(p) -> None:
     p.add_argument("--json", nargs="?", const="-", metavar="FILE", help="write the result JSON (stdout if no FILE)")
-    p.add_argument("--csv", metavar="FILE", help="write one CSV row per variant ('-' for stdout)")
+    p.add_argument("--csv", metavar="FILE", help="write the results as CSV: a row per variant, or per stage and pace ('-' for stdout)")
     p.add_argument("--markdown", action="store_true", help="print a markdown table (for READMEs)")
     p.add_argument("--plot", metavar="OUT.png", help="latency CDF and histogram per variant (needs matplotlib)")
 
@@ -110,8 +110,16 @@ def _fp32_twin(path: Path) -> Path | None:
         contract = Engine(path, EngineConfig(warmup_runs=0), warmup=False).contract
     except PerceiveError:
         return None  # the model's own row reports why it cannot load
-    twin = contract.quantization.fp32_twin if contract else ""
-    return path.parent / twin if twin and (path.parent / twin).is_file() else None
+    if contract is None or contract.quantization.scheme == "none":
+        return None
+    twin = contract.quantization.fp32_twin
+    if twin and (path.parent / twin).is_file():
+        return path.parent / twin
+    import logging
+    logging.getLogger("perceive.bench").warning(
+        "--fp32: %s is %s and its fp32 twin %s; timing it alone", path.name, contract.quantization.scheme,
+        f"'{twin}' is not installed next to it" if twin else "is not named in its contract")
+    return None
 
 
 def run_model(args) -> int:
@@ -160,8 +168,9 @@ def write_outputs(doc: dict, args) -> None:
             Path(args.csv).write_text(body)
     if args.json == "-":
         print(text)
-    elif args.markdown and kind == "model":
-        print(report.model_markdown(doc))
+    elif args.markdown:
+        from pipeline.bench.pipeline_report import pipeline_markdown
+        print(report.model_markdown(doc) if kind == "model" else pipeline_markdown(doc))
     elif args.csv != "-":
         from pipeline.bench.pipeline_report import pipeline_table
         print(report.model_table(doc) if kind == "model" else pipeline_table(doc))
