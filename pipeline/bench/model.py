@@ -108,7 +108,7 @@ def _load(v: Variant, protocol: Protocol) -> tuple[Engine, dict, dict]:
     return engine, feeds, row
 
 
-def _empty_row(v: Variant, protocol: Protocol) -> dict:
+def _empty_row(v: Variant) -> dict:
     return {"label": label(v), "model": str(v.path), "requested_providers": v.providers,
             "threads": v.threads, "sizes": v.sizes, "sample": v.sample, "error": None,
             "name": v.path.stem, "task": None, "quantization": None, "size_bytes": None,
@@ -116,7 +116,8 @@ def _empty_row(v: Variant, protocol: Protocol) -> dict:
             "input_source": None, "session_ms": None, "first_run_ms": None, "rss_delta_mib": None,
             "latency": summarize([]), "flops": None, "flops_note": "", "gflops_per_s": None,
             "peak_gflops": None, "peak_basis": "", "peak_fraction": None,
-            "baseline": None, "ratio_p50": None, "ratio_mean": None, "scenarios": {}, "samples_ms": []}
+            "baseline": None, "ratio_p50": None, "ratio_mean": None, "scenarios": {}, "samples_ms": [],
+            "items_per_run": 1}
 
 
 def label(v: Variant) -> str:
@@ -127,12 +128,12 @@ def label(v: Variant) -> str:
     return " ".join(parts)
 
 
-def _interleaved(engines: list[tuple[Engine, dict]], protocol: Protocol, label: str) -> list[np.ndarray]:
+def _interleaved(engines: list[tuple[Engine, dict]], protocol: Protocol, title: str) -> list[np.ndarray]:
     for engine, feeds in engines:
         for _ in range(protocol.warmup):
             engine.run(feeds)
     times = [np.empty(protocol.runs) for _ in engines]
-    with Progress(protocol.runs, label) as bar:
+    with Progress(protocol.runs, title) as bar:
         for i in range(protocol.runs):
             for t, (engine, feeds) in zip(times, engines):
                 start = time.perf_counter()
@@ -140,6 +141,16 @@ def _interleaved(engines: list[tuple[Engine, dict]], protocol: Protocol, label: 
                 t[i] = (time.perf_counter() - start) * 1000
             bar.update()
     return times
+
+
+def items_per_run(engine: Engine, feeds: dict) -> int:
+    """Axis 0 of the inputs when it is a batch (named so, or N in the contract layout), else 1:
+    a sequence-first recurrent input does not count its time steps as items."""
+    axis = batch_axis(engine)
+    layouts = {t.layout[:1] for t in engine.contract.inputs} if engine.contract else set()
+    if (axis and "batch" in axis.lower()) or layouts == {"N"}:
+        return int(next(iter(feeds.values())).shape[0])
+    return 1
 
 
 def group_key(row: dict) -> tuple:
@@ -210,7 +221,7 @@ def bench_models(variants: list[Variant], protocol: Protocol) -> list[dict]:
     """Load, time interleaved, run scenarios; a variant that cannot load keeps its error in its row."""
     rows, loaded = [], []
     for v in variants:
-        row = _empty_row(v, protocol)
+        row = _empty_row(v)
         rows.append(row)
         try:
             engine, feeds, info = _load(v, protocol)
@@ -225,8 +236,8 @@ def bench_models(variants: list[Variant], protocol: Protocol) -> list[dict]:
         loaded.append((row, engine, feeds))
     times = _timed_groups(loaded, protocol)
     for (row, engine, feeds), t in zip(loaded, times):
-        batch = next(iter(feeds.values())).shape[0] if feeds and next(iter(feeds.values())).ndim else 1
-        row["latency"] = summarize(t, batch)
+        row["items_per_run"] = items_per_run(engine, feeds)
+        row["latency"] = summarize(t, row["items_per_run"])
         row["samples_ms"] = [round(float(x), SAMPLE_DECIMALS) for x in t]
         _throughput_fields(row)
         _run_scenarios(engine, feeds, row, protocol)

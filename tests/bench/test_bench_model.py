@@ -12,7 +12,7 @@ from pipeline.config.loader import to_dict
 from pipeline.contract import make_contract
 from pipeline.engine import Engine, EngineConfig
 from pipeline.errors import InputError, ProviderUnavailable
-from tests.bench.bench_models import dense, wide_conv
+from tests.bench.bench_models import dense, lstm, wide_conv
 
 FEW = Protocol(runs=5, warmup=1)
 
@@ -67,7 +67,8 @@ def test_real_sample_files(tmp_path):
     np.save(npy, np.zeros((2, 3, 16, 24), np.float32))
     rows = bench_models(plan_variants([path], [["cpu"]], [1], [{}], [str(image), str(npy)]), FEW)
     assert rows[0]["inputs"]["image"] == [1, 3, 16, 40]  # keep_height: 32x80 -> 16x40
-    assert rows[1]["inputs"]["image"] == [2, 3, 16, 24] and rows[1]["latency"]["throughput_per_s"] > 0
+    assert rows[1]["inputs"]["image"] == [2, 3, 16, 24] and rows[1]["items_per_run"] == 2
+    assert rows[1]["latency"]["throughput_per_s"] == pytest.approx(2000 / rows[1]["latency"]["mean_ms"])
     bad = tmp_path / "bad.npy"
     np.save(bad, np.zeros((2, 16, 24), np.float32))
     row = bench_models([Variant(path, ["cpu"], 1, {}, str(bad))], FEW)[0]
@@ -99,3 +100,8 @@ def test_server_and_offline_scenarios_are_recorded(tmp_path):
     server, offline = row["scenarios"]["server"], row["scenarios"]["offline"]
     assert server["latency"]["count"] == 20 and server["bound_ms"] == 1000 and not server["enough_queries"]
     assert offline["samples"] == 20 and offline["batch"] == 4 and offline["batch_latency"]["count"] == 5
+
+
+def test_sequence_first_inputs_count_one_item_per_run(tmp_path):
+    row = bench_models([Variant(lstm(tmp_path / "l.onnx"), ["cpu"], 1)], FEW)[0]
+    assert row["inputs"]["x"] == [5, 2, 3] and row["items_per_run"] == 1

@@ -22,7 +22,7 @@ RESULT_KEYS = {"label", "model", "requested_providers", "threads", "sizes", "sam
                "quantization", "size_bytes", "provider", "session_providers", "fallback", "inputs",
                "input_source", "session_ms", "first_run_ms", "rss_delta_mib", "latency", "flops", "flops_note",
                "gflops_per_s", "peak_gflops", "peak_basis", "peak_fraction", "baseline", "ratio_p50",
-               "ratio_mean", "scenarios", "samples_ms"}
+               "ratio_mean", "scenarios", "samples_ms", "items_per_run"}
 LATENCY_KEYS = {"count", "min_ms", "p50_ms", "p90_ms", "p99_ms", "p99_9_ms", "mean_ms", "std_ms", "max_ms",
                 "throughput_per_s"}
 
