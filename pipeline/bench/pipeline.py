@@ -14,7 +14,7 @@ import os
 import time
 
 from pipeline.bench.model import rss_mib
-from pipeline.bench.report import document
+from pipeline.bench.report import document, load_average
 from pipeline.bench.stats import summarize
 
 POLL_S = 0.05
@@ -75,6 +75,7 @@ def run_once(pipeline_cfg, config, pace: str, seconds: float, items: int) -> dic
 def bench_pipelines(config_path: str, overrides: list[str], paces: list[str], seconds: float,
                     items: int) -> dict:
     from pipeline.config.tree import load_config
+    load_before = load_average()
     config = load_config(config_path, overrides)
     results = []
     for pipeline_cfg in (p for p in config.pipelines if p.enabled):
@@ -92,4 +93,4 @@ def bench_pipelines(config_path: str, overrides: list[str], paces: list[str], se
                     "providers": config.engine.providers, "intra_op_threads": config.engine.cpu.intra_op_threads,
                     "warmup_runs": config.engine.warmup_runs, "strict": config.engine.strict},
                 "held": "p99 <= budget", "cpu": "process CPU time / wall time"}
-    return document("pipeline", results, protocol, rss_mib()[1])
+    return document("pipeline", results, protocol, rss_mib()[1], load_before)

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import math
+import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,15 +20,25 @@ from pipeline.errors import InputError
 from pipeline.sysinfo import machine
 
 SCHEMA = "perceive.bench/1"
-DOCUMENT_KEYS = ("schema", "kind", "created", "command", "machine", "onnxruntime", "available_providers",
-                 "peak_rss_mib", "protocol", "results")
+DOCUMENT_KEYS = ("schema", "kind", "created", "command", "machine", "load_average_1m", "onnxruntime",
+                 "available_providers", "peak_rss_mib", "protocol", "results")
 KINDS = ("model", "pipeline")
 
 
-def document(kind: str, results: list[dict], protocol: dict, peak_rss_mib: float | None) -> dict:
+def load_average() -> float | None:
+    """The 1-minute load average: on a shared machine it says how much else was running."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (OSError, AttributeError):
+        return None
+
+
+def document(kind: str, results: list[dict], protocol: dict, peak_rss_mib: float | None,
+             load_before: float | None = None) -> dict:
     return {"schema": SCHEMA, "kind": kind, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "command": " ".join(["perceive", *sys.argv[1:]]) if sys.argv else "",
-            "machine": machine(), "onnxruntime": runtime_version(), "available_providers": available_providers(),
+            "machine": machine(), "load_average_1m": {"before": load_before, "after": load_average()},
+            "onnxruntime": runtime_version(), "available_providers": available_providers(),
             "peak_rss_mib": peak_rss_mib, "protocol": protocol, "results": results}
 
 
@@ -94,6 +105,8 @@ def protocol_line(doc: dict) -> str:
 def machine_line(doc: dict) -> str:
     m = doc["machine"]
     return (f"machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['os']}; "
+            f"load average {_f(doc['load_average_1m']['before'], '.1f')} -> "
+            f"{_f(doc['load_average_1m']['after'], '.1f')} (1 min); "
             f"peak RSS {_f(doc['peak_rss_mib'], '.0f')} MiB (whole process)")
 
 

@@ -125,8 +125,9 @@ def _fp32_twin(path: Path) -> Path | None:
 def run_model(args) -> int:
     from pipeline.bench.inputs import parse_sizes
     from pipeline.bench.model import Protocol, bench_models, plan_variants, rss_mib
-    from pipeline.bench.report import document
+    from pipeline.bench.report import document, load_average
     from pipeline.errors import PerceiveError
+    load_before = load_average()
     if args.runs < 1 or args.warmup < 0:
         raise PerceiveError("--runs must be >= 1 and --warmup >= 0")
     providers = [s.split(",") for s in args.provider] or [["cpu"]]
@@ -138,7 +139,7 @@ def run_model(args) -> int:
                         server_bound_ms=args.server_bound_ms, offline_samples=args.offline_samples,
                         offline_batch=args.offline_batch, interleave=args.interleave)
     rows = bench_models(variants, protocol)
-    doc = document("model", rows, protocol.as_dict(), rss_mib()[1])
+    doc = document("model", rows, protocol.as_dict(), rss_mib()[1], load_before)
     write_outputs(doc, args)
     failed = [r for r in rows if r["error"]]
     if len(failed) == len(rows):

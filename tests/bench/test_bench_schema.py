@@ -12,8 +12,8 @@ from pipeline.bench.stats import SUMMARY_KEYS
 from pipeline.errors import InputError
 from tests.bench.bench_models import dense
 
-DOCUMENT_KEYS = {"schema", "kind", "created", "command", "machine", "onnxruntime", "available_providers",
-                 "peak_rss_mib", "protocol", "results"}
+DOCUMENT_KEYS = {"schema", "kind", "created", "command", "machine", "load_average_1m", "onnxruntime",
+                 "available_providers", "peak_rss_mib", "protocol", "results"}
 MACHINE_KEYS = {"cpu", "cores", "memory_gib", "os", "python", "arch"}
 PROTOCOL_KEYS = {"runs", "warmup", "strict", "seed", "scenarios", "server_rate", "server_queries",
                  "server_bound_ms", "offline_samples", "offline_batch", "interleave", "interleaved", "timer",
