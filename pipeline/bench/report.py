@@ -84,7 +84,8 @@ def model_rows(doc: dict) -> list[list[str]]:
         provider = r["provider"] + (" (fallback)" if r["fallback"] else "")
         shapes = ";".join("x".join(map(str, s)) for s in r["inputs"].values())
         rows.append([r["label"], r["quantization"] or "-", provider, str(r["threads"]), shapes,
-                     _f(r["size_bytes"] / 1024, ".0f"), _f(r["rss_delta_mib"], ".1f"), _f(r["session_ms"], ".1f"), _f(r["first_run_ms"], ".2f"),
+                     _f(r["size_bytes"] / 1024, ".0f"), _f(r["rss_delta_mib"], ".1f"),
+                     _f(r["session_ms"], ".1f"), _f(r["first_run_ms"], ".2f"),
                      *(_f(lat[k]) for k in ("min_ms", "p50_ms", "p90_ms", "p99_ms", "p99_9_ms", "mean_ms")),
                      _f(lat["throughput_per_s"], ".1f"), _f(r["gflops_per_s"], ".2f"),
                      _f(r["peak_fraction"] * 100 if r["peak_fraction"] else None, ".1f"),

@@ -50,7 +50,8 @@ def _model_parser(bsub) -> None:
     m.add_argument("--server-bound-ms", type=float, default=0.0, help="server: p99 bound "
                    "(default: twice the single-stream p90)")
     m.add_argument("--offline-samples", type=int, default=256, help="offline: samples run")
-    m.add_argument("--offline-batch", type=int, default=8, help="offline: batch size (models with a dynamic batch axis)")
+    m.add_argument("--offline-batch", type=int, default=8,
+                   help="offline: batch size (models with a dynamic batch axis)")
     m.add_argument("--interleave", choices=["group", "all"], default="group",
                    help="round-robin the variants of each model (group, default) or of every model (all)")
     m.add_argument("--seed", type=int, default=0, help="seed of synthetic inputs and Poisson arrivals")
@@ -60,7 +61,8 @@ def _model_parser(bsub) -> None:
 
 def _output_args(p) -> None:
     p.add_argument("--json", nargs="?", const="-", metavar="FILE", help="write the result JSON (stdout if no FILE)")
-    p.add_argument("--csv", metavar="FILE", help="write the results as CSV: a row per variant, or per stage and pace ('-' for stdout)")
+    p.add_argument("--csv", metavar="FILE",
+                   help="write the results as CSV: a row per variant, or per stage and pace ('-' for stdout)")
     p.add_argument("--markdown", action="store_true", help="print a markdown table (for READMEs)")
     p.add_argument("--plot", metavar="OUT.png", help="latency CDF and histogram per variant (needs matplotlib)")
 

@@ -20,7 +20,8 @@ def register_pipeline(bsub, output_args) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     p.add_argument("--pace", action="append", default=[], choices=["realtime", "asap"],
                    help="replay pace(s) to run (default: both)")
-    p.add_argument("--seconds", type=float, default=10.0, help="stop each run after this long (0: until the source ends)")
+    p.add_argument("--seconds", type=float, default=10.0,
+                   help="stop each run after this long (0: until the source ends)")
     p.add_argument("--items", type=int, default=0, help="stop each run after this many processed items (0: no limit)")
     output_args(p)
     p.set_defaults(func=run_pipeline)
