@@ -14,6 +14,7 @@ import os
 import time
 
 from pipeline.bench.model import rss_mib
+from pipeline.bench.progress import Progress
 from pipeline.bench.report import document, load_average
 from pipeline.bench.stats import summarize
 
@@ -43,11 +44,15 @@ def run_once(pipeline_cfg, config, pace: str, seconds: float, items: int) -> dic
     wall0, cpu0 = time.monotonic(), time.process_time()
     deadline = wall0 + seconds if seconds else None
     runner.start()
+    ticks = int(seconds / POLL_S) if seconds else items or 1
     try:
-        while runner.running and (deadline is None or time.monotonic() < deadline):
-            if items and runner.counters["processed"] >= items:
-                break
-            time.sleep(POLL_S)
+        with Progress(ticks, f"{pipeline_cfg.name} {pace}") as bar:
+            while runner.running and (deadline is None or time.monotonic() < deadline):
+                if items and runner.counters["processed"] >= items:
+                    break
+                time.sleep(POLL_S)
+                bar.done = int((time.monotonic() - wall0) / POLL_S) if seconds else runner.counters["processed"]
+                bar.update(0)
     finally:
         runner.stop()
     wall, cpu = time.monotonic() - wall0, time.process_time() - cpu0
