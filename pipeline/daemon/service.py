@@ -208,6 +208,11 @@ class Daemon:
                       extra={"reload": "rejected", "reason": reason})
             self.notifier.ready(f"reload rejected: {reason}")
             return False
+        if self._stop.is_set():  # SIGTERM came while the new models loaded: stop now, start nothing
+            for r in runners:
+                for stage in r.stages:
+                    stage.close()
+            return False
         old, self.runners = self.runners, []
         stuck = stop_all(old, self.config.daemon.stop_timeout_s)
         if stuck:
