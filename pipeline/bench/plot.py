@@ -1,6 +1,7 @@
 """Latency CDF and histogram per variant. matplotlib is optional: imported only here, on demand."""
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,9 @@ import numpy as np
 from pipeline.errors import PerceiveError
 
 HIST_BINS = 50
-FIGSIZE = (11, 4.5)
+FIGSIZE = (12, 5.5)
+LOG_SPREAD = 20  # max/min latency above which the axes turn logarithmic
+TITLE_WIDTH = 160
 
 
 def _pyplot():
@@ -30,17 +33,23 @@ def plot_latency(series: dict[str, list[float]], out: str | Path, title: str) ->
     if not series:
         raise PerceiveError("--plot: no timings to plot (every variant failed)")
     plt = _pyplot()
+    lo = min(float(v.min()) for v in series.values())
+    hi = max(float(v.max()) for v in series.values())
+    log_x = lo > 0 and hi / lo > LOG_SPREAD  # models of very different cost: one linear axis hides the small ones
+    bins = np.geomspace(lo, hi, HIST_BINS) if log_x else HIST_BINS
     fig, (cdf, hist) = plt.subplots(1, 2, figsize=FIGSIZE)
     for name, ms in series.items():
         x = np.sort(ms)
         line, = cdf.plot(x, np.arange(1, x.size + 1) / x.size, label=name)
         for q in (50, 99):
             cdf.axvline(np.percentile(ms, q), color=line.get_color(), ls=":", lw=0.8)
-        hist.hist(ms, bins=HIST_BINS, alpha=0.5, color=line.get_color(), label=name)
-    cdf.set(xlabel="latency (ms)", ylabel="fraction of runs", title="CDF (dotted: p50, p99)")
-    hist.set(xlabel="latency (ms)", ylabel="runs", title="histogram")
-    cdf.legend(fontsize="small")
-    fig.suptitle(title, fontsize="small")
+        hist.hist(ms, bins=bins, alpha=0.5, color=line.get_color(), label=name)
+    scale = "log" if log_x else "linear"
+    cdf.set(xlabel=f"latency (ms, {scale})", ylabel="fraction of runs", title="CDF (dotted: p50, p99)",
+            xscale=scale)
+    hist.set(xlabel=f"latency (ms, {scale})", ylabel="runs", title="histogram", xscale=scale)
+    cdf.legend(fontsize="x-small")
+    fig.suptitle(textwrap.fill(title, TITLE_WIDTH), fontsize="small")
     fig.tight_layout()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
