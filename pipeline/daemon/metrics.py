@@ -33,7 +33,8 @@ _SOURCE_COUNTERS = [
     ("source_reconnects", "Times the source failed and was reopened with back-off.", "reconnects"),
     ("source_dropped", "Frames replaced by a newer one before the pipeline took them.", "dropped"),
     ("source_corrupt", "Corrupt items the source skipped.", "corrupt"),
-    ("source_read", "Units (frames, blocks, lines) read by the source.", "read"),
+    ("source_read", "Frames or sensor lines read by the source.", ("read", "lines")),
+    ("source_samples", "Audio or sensor samples delivered by the source.", "samples"),
 ]
 
 
@@ -44,8 +45,9 @@ def pipeline_totals(runner: PipelineRunner) -> Counter:
     for metric, _, key in _PIPELINE_COUNTERS:
         totals[(metric, (name,))] += runner.counters.get(key, 0)
     src = runner.source.stats()
-    for metric, _, key in _SOURCE_COUNTERS:
-        totals[(metric, (name,))] += int(src.get(key, 0) or 0)
+    for metric, _, keys in _SOURCE_COUNTERS:
+        keys = keys if isinstance(keys, tuple) else (keys,)  # sources name the same thing differently
+        totals[(metric, (name,))] += sum(int(src.get(k, 0) or 0) for k in keys)
     for stage, stats in runner.stage_stats.items():
         totals[("stage_budget_misses", (name, stage))] += stats.misses
     return totals

@@ -78,6 +78,8 @@ def test_notify_events_metrics_and_clean_stop(daemon, tmp_path):
                    "perceive_stage_budget_misses_total", "perceive_events_total"):
         assert metric_value(text, series) >= 0
     assert metric_value(text, "perceive_events_total") >= 5
+    assert metric_value(text, 'perceive_source_read_total{pipeline="imu"}') > 0
+    assert metric_value(text, 'perceive_source_read_total{pipeline="cam"}') > 0
     assert any(m.get("STATUS", "").startswith("2 pipelines") for m in d.notify.with_key("STATUS")[1:])
 
     took = d.stop()
