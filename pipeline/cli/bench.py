@@ -132,6 +132,8 @@ def run_model(args) -> int:
     load_before = load_average()
     if args.runs < 1 or args.warmup < 0:
         raise PerceiveError("--runs must be >= 1 and --warmup >= 0")
+    if args.input and args.size:
+        raise PerceiveError("--size and --input exclude each other: a sample file fixes the input shape")
     providers = [s.split(",") for s in args.provider] or [["cpu"]]
     variants = plan_variants(model_paths(args), providers, _int_list(args.threads, "--threads"),
                              parse_sizes(args.size), args.input)

@@ -64,6 +64,8 @@ def test_clear_errors(tmp_path):
     assert "Traceback" not in proc.stderr
     proc = perceive("bench", "model", dense(tmp_path / "d.onnx"), "--provider", "tensorrt", "--strict", rc=2)
     assert "provider 'tensorrt' unavailable" in proc.stderr
+    proc = perceive("bench", "model", broken, "--size", "width=8", "--input", "x.npy", rc=2)
+    assert "--size and --input exclude each other" in proc.stderr
     proc = perceive("bench", "compare", broken, rc=2)
     assert "not a JSON benchmark result" in proc.stderr
 
