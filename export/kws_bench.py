@@ -96,7 +96,8 @@ def score_positives(events, ends, words) -> dict:
 
 def negatives(spotter, corpus, fillers, rng, babble, hours: float) -> tuple[np.ndarray, float, float]:
     posts, compute, audio_s = [], 0.0, 0.0
-    for _ in progress(range(int(np.ceil(hours * 3600 / CHUNK_S))), desc="negative stream"):
+    bar = progress(total=int(hours * 3600), desc="negative stream (audio s)")
+    while audio_s < hours * 3600:
         clips, gaps = [], []
         while sum(len(c) for c in clips) / RATE + sum(gaps) < CHUNK_S * 0.8:
             clips.append(clip(corpus, rng.choice(fillers)))
@@ -110,6 +111,8 @@ def negatives(spotter, corpus, fillers, rng, babble, hours: float) -> tuple[np.n
         posts.append(p)
         compute += t
         audio_s += len(x) / RATE
+        bar.update(len(x) / RATE)
+    bar.close()
     return np.concatenate(posts), compute, audio_s
 
 
@@ -120,6 +123,8 @@ def main(argv=None) -> int:
     ap.add_argument("--positives", type=int, default=600, help="held-out keyword utterances")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="", help="write the figures here as JSON")
+    ap.add_argument("--write-threshold", type=float, default=0.0,
+                    help="store this sweep threshold and the figures in the model's contract and card")
     args = ap.parse_args(argv)
     cfg = Config()
     corpus = load_or_build(Path(cfg.data_dir) / f"corpus-{_corpus_key(cfg)}.npz")
@@ -148,7 +153,38 @@ def main(argv=None) -> int:
     print(json.dumps(result, indent=1, default=float))
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=1, default=float))
+    if args.write_threshold:
+        record(Path(args.model), result, args.write_threshold)
     return 0
+
+
+def record(model: Path, result: dict, threshold: float) -> None:
+    """The chosen threshold and the benchmark into the contract (model and fp32 twin) and the card."""
+    from export.common import write_contract
+    from pipeline.config.loader import to_dict
+    from pipeline.contract import make_contract
+    if threshold not in result["sweep"]:
+        raise SystemExit(f"--write-threshold {threshold}: not one of the sweep's {list(result['sweep'])}")
+    chosen = result["sweep"][threshold]
+    summary = {k: v for k, v in result.items() if k != "sweep"}
+    summary["at_threshold"] = {"threshold": threshold, **chosen}
+    for path in (model, model.with_suffix(".fp32.onnx")):
+        if not path.is_file():
+            continue
+        data = to_dict(Engine(path, EngineConfig(warmup_runs=0)).contract)
+        data.pop("schema", None)
+        data["params"]["threshold"] = threshold
+        data["metrics"]["benchmark"] = summary
+        write_contract(path, make_contract(data))
+    card = model.with_suffix(".md")
+    rows = ["| threshold | accuracy | wrong | missed | FA/h | latency p50 / p90 ms |", "|---|---|---|---|---|---|"]
+    rows += [f"| {t} | {r['accuracy']:.3f} | {r['wrong_keyword']:.3f} | {r['missed']:.3f} | "
+             f"{r['false_accepts_per_hour']:.2f} | {r['latency_ms_p50']:.0f} / {r['latency_ms_p90']:.0f} |"
+             for t, r in result["sweep"].items()]
+    card.write_text(card.read_text() + "\n## Streaming benchmark (`python -m export.kws_bench`)\n\n"
+                    + f"Shipped threshold: {threshold}. Negative stream: {result['negative_hours']:.2f} h. "
+                    + f"Real-time factor (1 thread): {result['real_time_factor']:.4f}.\n\n```json\n"
+                    + json.dumps(result["protocol"], indent=1) + "\n```\n\n" + "\n".join(rows) + "\n")
 
 
 if __name__ == "__main__":

@@ -28,8 +28,8 @@ class Config:
     per_word_voice: int = option(6, "Utterances per keyword per espeak voice+variant (x3 for flite voices).")
     fillers: int = option(600, "Distinct non-keyword words for _unknown_ and babble.")
     filler_voices: int = option(8, "Voices each filler word is spoken in.")
-    train_sequences: int = option(12000, "Augmented 2 s training sequences (built once per run).")
-    test_sequences: int = option(2000, "Augmented sequences from held-out voices for evaluation.")
+    train_sequences: int = option(10000, "Augmented 2 s training sequences (built once per run).")
+    test_sequences: int = option(1500, "Augmented sequences from held-out voices for evaluation.")
     seq_s: float = option(2.0, "Sequence length in seconds; the runtime resets each stream after this.")
     label_span: int = option(20, "Frames after a keyword's end that are labelled with it.")
     hidden: int = option(96, "LSTM hidden size.")
@@ -40,6 +40,7 @@ class Config:
     lr: float = option(3e-3, "Adam learning rate (cosine-decayed).")
     clip: float = option(1.0, "Gradient-norm clip (LSTMs diverge without it).")
     keyword_weight: float = option(5.0, "Loss weight of keyword frames (they are ~8% of all frames).")
+    init: str = option("", "Checkpoint to continue from (same model shape); empty starts from scratch.")
 
 
 def build_model(cfg: Config, n_mels: int, n_classes: int):
@@ -161,6 +162,8 @@ def train(cfg: Config, run: RunDir) -> dict:
     flat = x_train.reshape(-1, x_train.shape[-1]).astype(np.float32)
     model.mean.copy_(torch.from_numpy(flat.mean(0)))
     model.std.copy_(torch.from_numpy(flat.std(0) + 1e-3))
+    if cfg.init:
+        model.load_state_dict(torch.load(cfg.init, map_location="cpu", weights_only=False)["model"])
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     steps_per_epoch = max(1, len(x_train) // cfg.batch)
     total = steps_per_epoch * cfg.epochs if not cfg.max_steps else min(cfg.max_steps, steps_per_epoch * cfg.epochs)

@@ -1,0 +1,102 @@
+"""The shipped keyword model on checked-in clips from held-out voices, and bad input."""
+import json
+import wave
+
+import numpy as np
+import pytest
+
+from pipeline.cli.main import main as perceive
+from pipeline.config.loader import build
+from pipeline.engine import Engine
+from pipeline.errors import ContractError, InputError
+from pipeline.kws.detector import KeywordSpotter, detect_clip
+from pipeline.runtime.runner import PipelineConfig, PipelineRunner
+from pipeline.runtime.stage import SHIPPED_MODELS, StageEnv
+from pipeline.sources.audio import read_wav
+from tests.kws.paths import FIXTURES
+
+MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())
+KEYWORD_CLIPS = sorted(k for k, v in MANIFEST.items() if v["keyword"])
+NEGATIVE_CLIPS = sorted(k for k, v in MANIFEST.items() if not v["keyword"])
+END_TOLERANCE_S = 0.25   # estimated word end vs the synthesised word's end
+# Measured errors of the shipped model on these clips (its held-out accuracy is ~75%, see kws.md);
+# strict xfail: the test fails as soon as a better model gets them right, so this list stays true.
+KNOWN_ERRORS = {"down_en-029_m1.wav": "missed (no event)", "off_en-gb-x-gbcwmd_m2.wav": "heard as 'up'"}
+
+
+@pytest.fixture(scope="module")
+def spotter():
+    return KeywordSpotter(Engine(SHIPPED_MODELS / "kws.onnx"))
+
+
+def test_contract_describes_a_streaming_model(spotter):
+    c = spotter.contract
+    assert c.task == "kws" and c.quantization.scheme == "int8-dynamic"
+    assert c.labels[:12] == ["unlock", "lock", "yes", "no", "stop", "go", "left", "right", "up", "down", "on", "off"]
+    assert c.state == {"h0": "hn", "c0": "cn"} and c.audio.sample_rate == 16000 and c.audio.n_mels == 40
+    held_out = c.metrics["held_out"]
+    assert held_out["int8"]["keyword_accuracy"] > 0.7 and held_out["int8"]["keyword_utterances"] > 500
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_ERRORS[n]))
+                                  if n in KNOWN_ERRORS else n for n in KEYWORD_CLIPS])
+def test_detects_the_command_spoken_by_a_held_out_voice(spotter, name):
+    samples, rate = read_wav(FIXTURES / name)
+    events = detect_clip(spotter, samples, rate)
+    truth = MANIFEST[name]
+    assert [e.keyword for e in events] == [truth["keyword"]], events
+    e = events[0]
+    assert abs(e.end - truth["word_end_s"]) < END_TOLERANCE_S, (e, truth)
+    assert e.start < e.end <= e.t and 0 < e.confidence <= 1 and e.latency_ms >= 0
+
+
+@pytest.mark.parametrize("name", NEGATIVE_CLIPS)
+def test_silent_on_noise_and_other_words(spotter, name):
+    samples, rate = read_wav(FIXTURES / name)
+    assert detect_clip(spotter, samples, rate) == []
+
+
+def test_bad_clips_get_clear_errors(spotter):
+    samples, rate = read_wav(FIXTURES / KEYWORD_CLIPS[0])
+    with pytest.raises(InputError, match="8000 Hz, the model needs 16000"):
+        detect_clip(spotter, samples[::2], 8000)
+    with pytest.raises(InputError, match="mono"):
+        detect_clip(spotter, np.stack([samples, samples], axis=1), rate)
+    with pytest.raises(InputError, match="empty"):
+        detect_clip(spotter, samples[:0], rate)
+    with pytest.raises(InputError, match="NaN"):
+        detect_clip(spotter, np.full(16000, np.nan, np.float32), rate)
+
+
+def _write_wav(path, samples: np.ndarray, rate: int, channels: int) -> None:
+    pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(np.repeat(pcm[:, None], channels, axis=1).tobytes())
+
+
+def test_listen_resamples_and_mixes_down_a_stereo_44k_wav(tmp_path, capsys):
+    """Another rate or channel count in a file is handled explicitly: mixed to mono, resampled."""
+    name = next(n for n in KEYWORD_CLIPS if n not in KNOWN_ERRORS)
+    samples, rate = read_wav(FIXTURES / name)
+    t_out = np.arange(int(len(samples) * 44100 / rate)) / 44100
+    stereo = tmp_path / "stereo44k.wav"
+    _write_wav(stereo, np.interp(t_out, np.arange(len(samples)) / rate, samples), 44100, 2)
+    assert perceive(["-q", "listen", "--wav", str(stereo), "--json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [ln["data"]["keyword"] for ln in lines if ln.get("kind") == "keyword"] == [MANIFEST[name]["keyword"]]
+    assert lines[-1]["summary"]["samples"] > 0
+
+
+def test_empty_wav_ends_cleanly_and_model_refuses_a_source_at_another_rate(tmp_path, capsys):
+    empty = tmp_path / "empty.wav"
+    _write_wav(empty, np.zeros(0), 16000, 1)
+    assert perceive(["-q", "listen", "--wav", str(empty), "--json"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert json.loads(out[-1])["summary"]["samples"] == 0 and len(out) == 1
+    config = build(PipelineConfig, {"name": "t", "source": {"type": "wav", "path": str(empty), "sample_rate": 8000},
+                                    "stages": [{"type": "kws"}]})
+    with pytest.raises(ContractError, match="sample_rate"):
+        PipelineRunner(config, StageEnv())
