@@ -119,7 +119,7 @@ class KeywordSpotter:
     def _gather(self, samples: np.ndarray) -> np.ndarray:
         """Features of the pending audio once it holds ``hop_frames`` frames, else none yet."""
         samples = check_clip(samples, self.spec, where="audio block")
-        self._pending.append(samples)
+        self._pending.append(samples.copy())   # sources reuse their block buffer
         self._pending_n += len(samples)
         if self._pending_n < self.options.hop_frames * self.hop:
             return np.zeros((0, self.spec.n_mels), np.float32)

@@ -19,9 +19,10 @@ MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())
 KEYWORD_CLIPS = sorted(k for k, v in MANIFEST.items() if v["keyword"])
 NEGATIVE_CLIPS = sorted(k for k, v in MANIFEST.items() if not v["keyword"])
 END_TOLERANCE_S = 0.25   # estimated word end vs the synthesised word's end
-# Measured errors of the shipped model on these clips (its held-out accuracy is ~75%, see kws.md);
-# strict xfail: the test fails as soon as a better model gets them right, so this list stays true.
-KNOWN_ERRORS = {"down_en-029_m1.wav": "missed (no event)", "off_en-gb-x-gbcwmd_m2.wav": "heard as 'up'"}
+# Measured errors of the shipped model on these clips (streaming accuracy 85.5% and 127 false accepts/h
+# at its threshold, see kws.md); strict xfail: the test fails as soon as a better model gets one right.
+KNOWN_ERRORS = {"down_en-029_m1.wav": "missed (no event)", "left_rms_default.wav": "missed (no event)",
+                "speech_not_commands.wav": "false accept: 'unlock' among the five ordinary words"}
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ def test_contract_describes_a_streaming_model(spotter):
     assert c.labels[:12] == ["unlock", "lock", "yes", "no", "stop", "go", "left", "right", "up", "down", "on", "off"]
     assert c.state == {"h0": "hn", "c0": "cn"} and c.audio.sample_rate == 16000 and c.audio.n_mels == 40
     held_out = c.metrics["held_out"]
-    assert held_out["int8"]["keyword_accuracy"] > 0.7 and held_out["int8"]["keyword_utterances"] > 500
+    assert held_out["int8"]["keyword_accuracy"] > 0.85 and held_out["int8"]["keyword_utterances"] > 500
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_ERRORS[n]))
@@ -47,10 +48,11 @@ def test_detects_the_command_spoken_by_a_held_out_voice(spotter, name):
     assert [e.keyword for e in events] == [truth["keyword"]], events
     e = events[0]
     assert abs(e.end - truth["word_end_s"]) < END_TOLERANCE_S, (e, truth)
-    assert e.start < e.end <= e.t and 0 < e.confidence <= 1 and e.latency_ms >= 0
+    assert e.start <= e.end <= e.t and 0 < e.confidence <= 1 and e.latency_ms >= 0
 
 
-@pytest.mark.parametrize("name", NEGATIVE_CLIPS)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_ERRORS[n]))
+                                  if n in KNOWN_ERRORS else n for n in NEGATIVE_CLIPS])
 def test_silent_on_noise_and_other_words(spotter, name):
     samples, rate = read_wav(FIXTURES / name)
     assert detect_clip(spotter, samples, rate) == []

@@ -40,6 +40,9 @@ class Config:
     lr: float = option(3e-3, "Adam learning rate (cosine-decayed).")
     clip: float = option(1.0, "Gradient-norm clip (LSTMs diverge without it).")
     keyword_weight: float = option(5.0, "Loss weight of keyword frames (they are ~8% of all frames).")
+    warp_bins: float = option(0.0, "Random shift of each sequence along the mel axis, up to this many bins "
+                                   "(a cheap vocal-tract-length perturbation); 0 is off.")
+    freq_mask: int = option(0, "SpecAugment: zero a random band of up to this many mel bins; 0 is off.")
     init: str = option("", "Checkpoint to continue from (same model shape); empty starts from scratch.")
 
 
@@ -182,7 +185,7 @@ def train(cfg: Config, run: RunDir) -> dict:
             if step >= total:
                 break
             idx = order[i * cfg.batch:(i + 1) * cfg.batch]
-            x = torch.from_numpy(x_train[idx].astype(np.float32))
+            x = torch.from_numpy(augment(x_train[idx].astype(np.float32), cfg, rng))
             y = torch.from_numpy(y_train[idx])
             logits = model(x, *zero_state(cfg, len(idx)))[0]
             loss = loss_fn(logits.reshape(-1, len(names)), y.reshape(-1))
@@ -210,6 +213,26 @@ def train(cfg: Config, run: RunDir) -> dict:
     run.plot_confusion(best_scores["confusion"], names)
     return {**_public(best_scores, losses), "steps": step, "checkpoint": str(run.path / "checkpoint.pt"),
             "held_out_voices": len(voices["held_out"]), "train_voices": len(voices["train"])}
+
+
+def augment(x: np.ndarray, cfg: Config, rng: np.random.Generator) -> np.ndarray:
+    """Feature-level augmentation for unseen voices: mel-axis warp and a frequency mask."""
+    n, _, mels = x.shape
+    if cfg.warp_bins:
+        grid = np.arange(mels)
+        for i, shift in enumerate(rng.uniform(-cfg.warp_bins, cfg.warp_bins, n)):
+            src = np.clip(grid + shift, 0, mels - 1)
+            lo = np.floor(src).astype(int)
+            hi = np.minimum(lo + 1, mels - 1)
+            w = (src - lo).astype(np.float32)
+            x[i] = x[i][:, lo] * (1 - w) + x[i][:, hi] * w
+    if cfg.freq_mask:
+        floor = x.min()
+        for i in range(n):
+            width = rng.integers(0, cfg.freq_mask + 1)
+            start = rng.integers(0, mels - width + 1)
+            x[i, :, start:start + width] = floor
+    return x
 
 
 def _public(scores: dict, losses: list[float]) -> dict:
