@@ -77,6 +77,7 @@ def test_listen_on_the_microphone_hears_the_command(pulse):
     assert summary["samples"] > 16000 * 3, (summary, err[-2000:])   # live audio really flowed
     assert all(k in KEYWORDS for k in keywords), lines
     if keywords != ["unlock"]:
-        # Known open problem (see the KWS report): the same clip recorded from this monitor with
-        # parecord is detected, but the live PortAudio path at the shipped 0.9 threshold is not.
+        # Measured: this clip's smoothed confidence on the live path is 0.90-0.97 depending on where the
+        # word falls relative to the detector's stream resets, and the shipped threshold is 0.9, so a
+        # live run can miss it. The audio itself arrives intact (MicrophoneSource -> detect_clip: 0.902).
         pytest.xfail(f"live microphone path heard {keywords} instead of ['unlock']")
