@@ -7,7 +7,7 @@ pytestmark = pytest.mark.torch
 
 
 def test_resnet_matches_dlib_on_real_chips(faces):
-    dlib = pytest.importorskip("dlib", reason="dlib-bin is in the dev extra")
+    import dlib  # dlib-bin, in the dev extra
     from export.face import dlib_model_path
     from training.face.dlib_format import read_resnet
     from training.face.resnet import INPUT_SCALE, load_dlib
