@@ -43,7 +43,7 @@ def check(runners: list[PipelineRunner], stall_s: float) -> Health:
 
 
 def summarise(runners: list[PipelineRunner], problems: list[str]) -> str:
-    """E.g. ``2 pipelines, 1530 items, 0 reconnects, e2e p50 12.1 ms`` or the first problem."""
+    """E.g. ``2 pipelines, 1530 items, 0 reconnects`` or the first problem."""
     if problems:
         return f"STUCK: {problems[0]}" + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else "")
     done = sum(1 for r in runners if r.source.finished.is_set() and not r.running)

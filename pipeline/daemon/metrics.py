@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from pipeline.daemon.config import MetricsConfig
+from pipeline.errors import ConfigError
 from pipeline.runtime.runner import ItemReport, PipelineRunner
 
 log = logging.getLogger("perceive.daemon.metrics")
@@ -129,7 +130,12 @@ class Metrics:
         self.e2e_seconds.labels(pipeline).observe(report.e2e_ms / MS_PER_S)
 
     def start(self) -> "Metrics":
-        self._server, _ = start_http_server(self.config.port, self.config.host, registry=self.registry)
+        try:
+            self._server, _ = start_http_server(self.config.port, self.config.host, registry=self.registry)
+        except OSError as exc:  # port taken, address not on this host: a config problem, not a crash
+            raise ConfigError(f"daemon.metrics: cannot listen on {self.config.host}:{self.config.port} ({exc}); "
+                              "set daemon.metrics.port (0 picks a free port) or daemon.metrics.enabled = false") \
+                from None
         self.port = self._server.server_address[1]
         log.info("metrics on http://%s:%d/metrics", self.config.host, self.port,
                  extra={"metrics_port": self.port})

@@ -9,6 +9,7 @@ fails to load or build is rejected with its reason while the old one runs on.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import logging
@@ -23,6 +24,7 @@ from pipeline.config.tree import Config, load_config
 from pipeline.daemon import health
 from pipeline.daemon.config import DaemonConfig
 from pipeline.daemon.notify import Notifier, watchdog_interval_s
+from pipeline.errors import ConfigError
 from pipeline.runtime.runner import ItemReport, PipelineRunner
 from pipeline.runtime.stage import Event, StageEnv
 
@@ -121,7 +123,11 @@ class Daemon:
             from pipeline.daemon.mqtt import MqttSink
             self.mqtt = MqttSink(d.mqtt).start()
         if d.metrics.enabled:
-            from pipeline.daemon.metrics import Metrics
+            try:
+                from pipeline.daemon.metrics import Metrics
+            except ImportError as exc:
+                raise ConfigError(f"daemon.metrics.enabled: prometheus-client is not installed ({exc}); "
+                                  "pip install 'perceive[daemon]' or set daemon.metrics.enabled = false") from None
             self.metrics = Metrics(d.metrics, lambda: self.runners, self._extra_metrics).start()
 
     def _extra_metrics(self) -> dict:
@@ -171,7 +177,6 @@ class Daemon:
 
     def _loop(self) -> None:
         wd_interval = watchdog_interval_s()
-        d = self.config.daemon
         next_ping = next_status = time.monotonic()
         while not self._stop.wait(TICK_S):
             if self._reload.is_set():
@@ -187,7 +192,7 @@ class Daemon:
                 if state.ok and self.notifier.watchdog():
                     self.counters["watchdog_pings"] += 1
             if now >= next_status:
-                next_status = now + d.watchdog.status_interval_s
+                next_status = now + self.config.daemon.watchdog.status_interval_s
                 self.notifier.status(state.summary)
                 if state.ok:
                     log.info("status: %s", state.summary)
@@ -200,10 +205,11 @@ class Daemon:
         log.info("SIGHUP: reloading %s", self.config_path)
         try:
             new = load_config(self.config_path, self.overrides)
-            runners = self._build_runners(new)
+            with self._watchdog_while_building():
+                runners = self._build_runners(new)
         except Exception as exc:  # PerceiveError says what to fix; anything else is named by type
             self.counters["reload_failures"] += 1
-            reason = str(exc) if isinstance(exc, Exception) and exc.args else type(exc).__name__
+            reason = str(exc) if exc.args else type(exc).__name__
             log.error("reload rejected, still running the previous config: %s", reason,
                       extra={"reload": "rejected", "reason": reason})
             self.notifier.ready(f"reload rejected: {reason}")
@@ -234,6 +240,28 @@ class Daemon:
         self.notifier.ready(status)
         log.info("reloaded: %s", status)
         return True
+
+    @contextlib.contextmanager
+    def _watchdog_while_building(self):
+        """Loading new models can outlast WatchdogSec (a first TensorRT build on a Jetson): the old
+        pipelines keep running meanwhile, so keep pinging as long as they make progress."""
+        interval = watchdog_interval_s()
+        done = threading.Event()
+
+        def ping() -> None:
+            while not done.wait(interval):
+                if health.check(self.runners, self.config.daemon.watchdog.stall_s).ok and self.notifier.watchdog():
+                    self.counters["watchdog_pings"] += 1
+
+        thread = threading.Thread(target=ping, name="reload-watchdog", daemon=True) if interval else None
+        if thread:
+            thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            if thread:
+                thread.join()
 
     def _shutdown(self) -> None:
         """Pipelines and sinks stop together within ``stop_timeout_s``; a stuck stage is abandoned."""

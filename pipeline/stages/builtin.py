@@ -18,6 +18,7 @@ from pipeline.sources.base import Item
 class DelayConfig(StageConfig):
     ms: float = option(10.0, "Time each item takes.")
     mode: Literal["sleep", "spin"] = option("sleep", "sleep frees the CPU; spin burns it like real work.")
+    startup_ms: float = option(0.0, "Time building the stage takes, like a slow model load.")
 
 
 @dataclass
@@ -28,6 +29,10 @@ class DelayResult(StageResult):
 @STAGES.register("delay", DelayConfig)
 class DelayStage(Stage):
     """Stands in for a stage of known cost: for tests of the runner and for runtime-overhead benchmarks."""
+
+    def __init__(self, config: DelayConfig, env):
+        super().__init__(config, env)
+        time.sleep(config.startup_ms / 1000)
 
     def run(self, item: Item, results: dict) -> DelayResult:
         if self.config.mode == "sleep":

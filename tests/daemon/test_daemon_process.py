@@ -122,6 +122,21 @@ def test_sighup_rejects_bad_configs_and_applies_a_good_one(daemon, tmp_path):
     assert d.notify.with_key("RELOADING")
 
 
+def test_watchdog_keeps_pinging_while_a_reload_loads_slow_models(daemon, tmp_path):
+    good = daemon_section(tmp_path) + imu_pipeline("imu")
+    d = daemon(good)
+    d.notify.wait_for("READY")
+    slow_build = VIDEO_PIPELINE.replace("ms = 1", "ms = 1\nstartup_ms = 3000")  # 3 watchdog periods
+    (tmp_path / "perceive.toml").write_text(good + slow_build)
+    d.signal(signal.SIGHUP)
+    d.wait_log("reloaded:")
+    messages = list(d.notify.messages)
+    start = next(i for i, m in enumerate(messages) if "RELOADING" in m)
+    end = next(i for i, m in enumerate(messages) if i > start and "READY" in m)
+    pings_during_build = [m for m in messages[start:end] if "WATCHDOG" in m]
+    assert len(pings_during_build) >= 4, messages   # WATCHDOG_USEC = 1 s: a ping every 0.5 s
+
+
 def test_a_source_whose_file_vanishes_comes_back(daemon, tmp_path):
     data = tmp_path / "imu.csv"
     shutil.copy(ACTIVITIES, data)

@@ -159,3 +159,17 @@ def test_watchdog_interval_is_half_of_watchdog_usec(monkeypatch):
     assert watchdog_interval_s() is None
     monkeypatch.delenv("WATCHDOG_USEC")
     assert watchdog_interval_s() is None
+
+
+def test_a_busy_metrics_port_is_a_config_error_naming_the_key():
+    from pipeline.daemon.config import MetricsConfig
+    from pipeline.daemon.metrics import Metrics
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigError, match=f"daemon.metrics: cannot listen on 127.0.0.1:{port}"):
+            Metrics(MetricsConfig(port=port), lambda: [], dict).start()
+    finally:
+        taken.close()
