@@ -33,8 +33,8 @@ def set_seed(seed: int, threads: int = 1) -> None:
 
 def progress(iterable=None, **kwargs):
     from tqdm import tqdm
-    return tqdm(iterable, dynamic_ncols=True, mininterval=1.0, disable=os.environ.get("PERCEIVE_NO_PROGRESS") == "1",
-                **kwargs)
+    quiet = os.environ.get("PERCEIVE_NO_PROGRESS", "") not in ("", "0")
+    return tqdm(iterable, dynamic_ncols=True, mininterval=1.0, disable=quiet, **kwargs)
 
 
 class RunDir:

@@ -92,7 +92,7 @@ def estimate_flops(path: str | Path, input_shapes: dict[str, list[int]]) -> dict
     try:
         import onnx
     except ImportError:
-        return {"flops": None, "uncounted_nodes": 0, "note": "onnx is not installed (pip install onnx)"}
+        return {"flops": None, "uncounted_nodes": 0, "note": "onnx is not installed (pip install 'perceive[bench]')"}
     try:
         model = onnx.load(str(path))
         _fix_inputs(model, input_shapes)

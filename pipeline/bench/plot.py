@@ -22,7 +22,7 @@ def _pyplot():
     except ImportError as exc:
         raise PerceiveError(f"--plot needs matplotlib, which is not a runtime dependency of perceive and "
                             f"is not installed here ({exc}); install it with `pip install matplotlib` "
-                            "or `pip install 'perceive[train]'`, or drop --plot (--json keeps the samples "
+                            "or `pip install 'perceive[bench]'`, or drop --plot (--json keeps the samples "
                             "to plot later)") from None
     return plt
 

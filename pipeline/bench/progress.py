@@ -19,7 +19,7 @@ class Progress:
         self.done = 0
         self.stream = stream or sys.stderr
         if enabled is None:
-            enabled = self.stream.isatty() and not os.environ.get("PERCEIVE_NO_PROGRESS")
+            enabled = self.stream.isatty() and os.environ.get("PERCEIVE_NO_PROGRESS", "") in ("", "0")
         self.enabled = enabled
         self._last = 0.0
 

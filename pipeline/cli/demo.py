@@ -15,7 +15,7 @@ def register(sub) -> None:
     group = p.add_mutually_exclusive_group()
     group.add_argument("--camera", type=int, metavar="N", help="camera index, e.g. 0")
     group.add_argument("--video", metavar="FILE", help="video file instead of a camera")
-    p.add_argument("--audio", metavar="FILE", help="WAV track for voice commands (with --video)")
+    p.add_argument("--audio", metavar="FILE", help="WAV file for voice commands instead of the microphone or the sample track")
     p.add_argument("--headless", action="store_true", help="no window: write results to --out")
     p.add_argument("--out", metavar="DIR", help="output folder (default when headless: perceive-demo-out)")
     p.add_argument("--store", help="face template store (default: ~/.local/share/perceive/faces.json; for the "

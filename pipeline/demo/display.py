@@ -27,7 +27,8 @@ def display_problem() -> str | None:
            if line.strip().startswith("GUI:")]
     if gui and gui[0].upper() == "NONE":
         return ("this OpenCV build has no window support (opencv-python-headless); "
-                "`pip install opencv-python` gives one")
+                "replace it with the GUI build of the same version: `pip uninstall -y "
+                "opencv-python-headless && pip install opencv-python` (both provide cv2; keep only one)")
     return None
 
 
@@ -37,7 +38,7 @@ class Window:
         cv2.namedWindow(name, cv2.WINDOW_AUTOSIZE)
 
     def show(self, image: np.ndarray, wait_ms: int = KEY_POLL_MS) -> int:
-        """Shows the image and returns the key pressed (-1 for none)."""
+        """Shows the image and returns the key pressed (255 for none, -1 when not waiting)."""
         cv2.imshow(self.name, image)
         return cv2.waitKey(wait_ms) & 0xFF if wait_ms >= 0 else -1
 
