@@ -4,7 +4,10 @@ The detector is trained to light up the *core* of each text line: the middle
 ``CORE_HEIGHT`` of its height, with ``(1 - CORE_HEIGHT) / 2`` of the height trimmed
 from each end, so that neighbouring lines never touch. Here each connected region
 above ``threshold`` becomes a min-area rectangle, kept when its mean probability
-reaches ``box_threshold``, and is grown back to the full line box.
+reaches ``box_threshold``, and is grown back to the full line box. A trained detector
+lights up a core a little thicker or thinner than it was taught, so the growth assumes
+``core_ratio`` (tuned on training-font scenes at export, kept in the contract) rather
+than exactly ``CORE_HEIGHT``: DB's "unclip ratio", measured instead of guessed.
 """
 from __future__ import annotations
 
@@ -20,8 +23,13 @@ CORE_HEIGHT = 0.5
 class DetectParams:
     threshold: float = 0.3
     box_threshold: float = 0.5
+    core_ratio: float = CORE_HEIGHT   # detected core height / full line height
     min_height: float = 2.0    # in map pixels: thinner cores are noise
     max_boxes: int = 200
+
+    @classmethod
+    def from_contract(cls, params: dict) -> "DetectParams":
+        return cls(**{k: float(params[k]) for k in ("threshold", "box_threshold", "core_ratio") if k in params})
 
 
 def core_of(quad: np.ndarray) -> np.ndarray:
@@ -35,7 +43,7 @@ def core_of(quad: np.ndarray) -> np.ndarray:
     return np.array([tl + down + along, tr + down - along, br - down - along, bl - down + along], np.float32)
 
 
-def grow_core(rect) -> np.ndarray:
+def grow_core(rect, core_ratio: float = CORE_HEIGHT) -> np.ndarray:
     """A core rectangle (cv2.minAreaRect) -> the full line box, tl tr br bl.
 
     Built from the box's own edges, not OpenCV's angle convention: the edge closer to
@@ -45,8 +53,8 @@ def grow_core(rect) -> np.ndarray:
     along, across = (e1, e2) if abs(e1[0]) * np.linalg.norm(e2) >= abs(e2[0]) * np.linalg.norm(e1) else (e2, e1)
     w, h = np.linalg.norm(along), np.linalg.norm(across)
     u, v = along / max(w, 1e-6), across / max(h, 1e-6)
-    full_h = h / CORE_HEIGHT
-    full_w = w + (1 - CORE_HEIGHT) * full_h
+    full_h = h / core_ratio
+    full_w = w + (1 - core_ratio) * full_h
     centre = np.asarray(rect[0], np.float32)
     corners = [centre + sx * u * full_w / 2 + sy * v * full_h / 2 for sx, sy in ((-1, -1), (1, -1), (1, 1), (-1, 1))]
     return order_quad(np.array(corners, np.float32))
@@ -73,7 +81,7 @@ def boxes_from_map(prob: np.ndarray, params: DetectParams) -> tuple[list[np.ndar
         score = _mean_score(prob, contour)
         if score < params.box_threshold:
             continue
-        quads.append(grow_core(rect))
+        quads.append(grow_core(rect, params.core_ratio))
         scores.append(score)
     return quads, scores
 

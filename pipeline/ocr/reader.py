@@ -81,8 +81,7 @@ class OcrReader:
         self.det_spec, self.rec_spec = dc.image, rc.image
         self.long_side = int(dc.params["long_side"])
         self.stride = int(dc.params["output_stride"])
-        self.params = params or DetectParams(threshold=dc.params.get("threshold", 0.3),
-                                             box_threshold=dc.params.get("box_threshold", 0.5))
+        self.params = params or DetectParams.from_contract(dc.params)
         self.alphabet = rc.alphabet
         self.max_width = int(rc.params.get("max_width", 800))
         self._det_in, self._rec_in = detector.inputs[0].name, recogniser.inputs[0].name

@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pipeline.config.loader import option
-from pipeline.ocr.db import DetectParams
 from pipeline.ocr.reader import OcrReader, TextLine
 from pipeline.runtime.stage import STAGES, Stage, StageConfig, StageEnv, StageResult
 from pipeline.sources.base import Item
@@ -14,8 +13,8 @@ from pipeline.sources.base import Item
 class OcrConfig(StageConfig):
     detector: str = option("ocr_det", "Text detector model name or path.")
     recogniser: str = option("ocr_rec", "Text recogniser model name or path.")
-    threshold: float = option(0.3, "Detector probability above which a pixel is text.")
-    box_threshold: float = option(0.5, "Mean probability a detected box needs to be kept.")
+    threshold: float = option(0.0, "Detector probability above which a pixel is text (0: the model's).")
+    box_threshold: float = option(0.0, "Mean probability a detected box needs to be kept (0: the model's).")
     min_confidence: float = option(0.5, "Lines whose lowest character confidence is below this are dropped.")
 
 
@@ -31,7 +30,10 @@ class OcrStage(Stage):
     def __init__(self, config: OcrConfig, env: StageEnv):
         super().__init__(config, env)
         self.det, self.rec = env.load_model(config.detector), env.load_model(config.recogniser)
-        self.reader = OcrReader(self.det, self.rec, DetectParams(config.threshold, config.box_threshold))
+        self.reader = OcrReader(self.det, self.rec)   # post-processing as the detector's contract says
+        params = self.reader.params
+        params.threshold = config.threshold or params.threshold
+        params.box_threshold = config.box_threshold or params.box_threshold
         self._last: tuple[str, ...] = ()
 
     def run(self, item: Item, results: dict) -> OcrStageResult:
