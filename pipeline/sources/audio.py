@@ -152,7 +152,6 @@ class MicrophoneSource(_AudioSource):
         super().__init__(config, name)
         self._stream = None
         self._resample = None
-        self._status_error = ""
 
     def _open(self) -> None:
         try:
@@ -182,8 +181,9 @@ class MicrophoneSource(_AudioSource):
     def _callback(self, indata, frames, time_info, status) -> None:
         if status.input_overflow:
             self.counters["overflows"] += 1
-        self._ring.write(self._resample(indata[:, 0]))
-        self.counters["samples"] += frames
+        block = self._resample(indata[:, 0])
+        self._ring.write(block)
+        self.counters["samples"] += len(block)   # at the delivered rate, as for WAV replay
 
     def _read_once(self) -> None:
         self._stop.wait(0.2)

@@ -1,9 +1,12 @@
 """Training sequences for a streaming keyword spotter, built from the synthesised corpus.
 
 A sequence is ``seq_s`` seconds of background noise (white, pink, brown, mains hum or
-babble of other utterances, at a random SNR) holding zero, one or two utterances, each
-with random gain, time shift, speed perturbation and sometimes room reverb; keywords
-are sometimes preceded by a filler word, so they occur inside longer phrases.
+babble of other utterances, at a random SNR; sometimes none at all, as from a muted or
+virtual device) holding zero to three utterances, each with random gain, speed
+perturbation and sometimes room reverb; keywords are sometimes preceded by a filler
+word, so they occur inside longer phrases. The first utterance starts anywhere in the
+sequence, so words are seen after any amount of preceding audio up to ``seq_s``: the
+runtime decides on a stream that has run between half and all of that.
 
 Labels are per feature frame, because the runtime reads a posterior at every hop:
 frames ending within ``label_span`` frames after a keyword's end carry the keyword,
@@ -37,7 +40,8 @@ class Mix:
     speed: tuple = (0.9, 1.1)
     p_reverb: float = 0.3
     p_phrase: float = 0.35        # keyword preceded by a filler word
-    p_second: float = 0.3         # a second utterance in the same sequence
+    p_second: float = 0.3         # a second utterance in the same sequence (and a third, as often again)
+    p_clean: float = 0.0          # no background noise: digital silence around the words
 
 
 def noise(kind: str, n: int, rng: np.random.Generator, babble_pool: list[np.ndarray], rate: int) -> np.ndarray:
@@ -87,9 +91,10 @@ def compose(parts: list[tuple[np.ndarray, int]], n_classes_silence: int, unknown
     frame_end = np.arange(n_frames) * hop + window
     labels = np.full(n_frames, n_classes_silence, dtype=np.int64)
     speech = np.zeros(n, dtype=np.float32)
-    cursor = int(rng.uniform(0.05, 0.5) * rate)
+    parts = [(perturb_speed(audio, rng.uniform(*mix.speed)), label) for audio, label in parts]
+    first = len(parts[0][0]) if parts else 0
+    cursor = int(rng.uniform(0.05 * rate, max(0.05 * rate + 1, n - mix.label_span * hop - first)))
     for audio, label in parts:
-        audio = perturb_speed(audio, rng.uniform(*mix.speed))
         if cursor + len(audio) > n - mix.label_span * hop:
             break
         start = cursor
@@ -103,9 +108,11 @@ def compose(parts: list[tuple[np.ndarray, int]], n_classes_silence: int, unknown
     if rng.random() < mix.p_reverb:
         speech = reverb(speech, rng, rate)
     speech_rms = np.sqrt((speech[speech != 0] ** 2).mean()) if speech.any() else 0.05
-    kind = NOISE_KINDS[rng.integers(len(NOISE_KINDS))]
-    snr = rng.uniform(*mix.snr_db)
-    x = speech + noise(kind, n, rng, babble_pool, rate) * speech_rms * 10 ** (-snr / 20)
+    x = speech
+    if rng.random() >= mix.p_clean:
+        kind = NOISE_KINDS[rng.integers(len(NOISE_KINDS))]
+        snr = rng.uniform(*mix.snr_db)
+        x = speech + noise(kind, n, rng, babble_pool, rate) * speech_rms * 10 ** (-snr / 20)
     x *= 10 ** (rng.uniform(*mix.level_db) / 20) / (np.abs(x).max() + 1e-9)
     return x.astype(np.float32), labels
 
@@ -131,10 +138,11 @@ def make_sequences(corpus: dict, indices: np.ndarray, count: int, labels: list[s
             parts.append((clip(corpus, k), index[corpus["word"][k]]))
         elif r < 0.92:
             parts.append((clip(corpus, rng.choice(filler_idx)), unknown))
-        if parts and rng.random() < mix.p_second:
-            pick = rng.choice(keyword_idx if rng.random() < 0.5 else filler_idx)
-            word = corpus["word"][pick]
-            parts.append((clip(corpus, pick), index[word] if word in index else unknown))
+        for p_more in (mix.p_second, mix.p_second ** 2):
+            if parts and rng.random() < p_more:
+                pick = rng.choice(keyword_idx if rng.random() < 0.5 else filler_idx)
+                word = corpus["word"][pick]
+                parts.append((clip(corpus, pick), index[word] if word in index else unknown))
         x, y = compose(parts, silence, unknown, mix, rng, babble_pool)
         feats.append(log_mel(x, default_spec()).astype(np.float16))
         targets.append(y)

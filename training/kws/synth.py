@@ -90,17 +90,39 @@ def trim(x: np.ndarray) -> np.ndarray:
     return x[loud[0] * TRIM_FRAME:(loud[-1] + 1) * TRIM_FRAME] if len(loud) else x[:0]
 
 
-def filler_words(count: int, rng: np.random.Generator, vocabulary: tuple[str, ...]) -> list[str]:
-    """Ordinary words from the system dictionary, excluding the vocabulary and words that start with it."""
+def _dictionary() -> list[str]:
     words = Path("/usr/share/dict/words").read_text().split()
-    pool = sorted({w.lower() for w in words if w.isalpha() and w.isascii() and 2 <= len(w) <= 9})
-    pool = [w for w in pool if not any(w.startswith(k) and len(w) <= len(k) + 2 for k in vocabulary)
-            and not any(w.endswith(k) and len(w) <= len(k) + 2 for k in vocabulary)]
+    return sorted({w.lower() for w in words if w.isalpha() and w.isascii() and 2 <= len(w) <= 9})
+
+
+def _extends(word: str, vocabulary: tuple[str, ...]) -> bool:
+    """A keyword plus a short prefix or suffix ("stops", "ago"): left out, because the keyword's
+    own frames inside it would carry both labels."""
+    return any((word.startswith(k) or word.endswith(k)) and len(word) <= len(k) + 2 for k in vocabulary)
+
+
+def filler_words(count: int, rng: np.random.Generator, vocabulary: tuple[str, ...]) -> list[str]:
+    """Ordinary words from the system dictionary, excluding the vocabulary and words that extend it."""
+    pool = [w for w in _dictionary() if not _extends(w, vocabulary)]
     return list(rng.choice(pool, size=count, replace=False))
 
 
+def _one_edit(a: str, b: str) -> bool:
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b)) == 1
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return len(long_) - len(short) == 1 and any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
+def confusable_words(vocabulary: tuple[str, ...]) -> list[str]:
+    """Dictionary words one letter away from a keyword ("lock": block, clock, luck, look): the
+    near misses that make a spotter fire on ordinary speech, kept as hard _unknown_ examples."""
+    return [w for w in _dictionary() if w not in vocabulary and not _extends(w, vocabulary)
+            and any(_one_edit(w, k) for k in vocabulary)]
+
+
 def build_corpus(vocabulary: tuple[str, ...], per_word_voice: int, n_fillers: int, filler_per_word: int,
-                 seed: int, workers: int = 2) -> dict:
+                 seed: int, confusables: bool = False, workers: int = 2) -> dict:
     """All clips as one dict of arrays: audio (concatenated int16), offsets, word, voice, held_out."""
     rng = np.random.default_rng(seed)
     voices = all_voices()
@@ -109,7 +131,10 @@ def build_corpus(vocabulary: tuple[str, ...], per_word_voice: int, n_fillers: in
         for voice in voices:
             reps = per_word_voice * (3 if voice.engine == "flite" else 1)  # flite has few voices
             jobs += [(word, voice) for _ in range(reps)]
-    for word in filler_words(n_fillers, rng, vocabulary):
+    fillers = filler_words(n_fillers, rng, vocabulary)
+    if confusables:
+        fillers += [w for w in confusable_words(vocabulary) if w not in fillers]
+    for word in fillers:
         jobs += [(word, voices[i]) for i in rng.choice(len(voices), size=filler_per_word, replace=False)]
     params = rng.uniform([0.75, 0.15], [1.35, 0.85], size=(len(jobs), 2))
 

@@ -2,8 +2,8 @@
 
 The model reads feature frames and its recurrent state and returns a posterior per
 frame plus the new state, so the runtime feeds each hop's new frames only. It is
-trained on 2 s sequences from a zero state (the runtime resets its streams on the
-same schedule; see pipeline/kws/detector.py). Accuracy is measured on voices and
+trained on ``seq_s`` sequences from a zero state with words at any position (the
+runtime resets its streams on the same schedule; see pipeline/kws/detector.py). Accuracy is measured on voices and
 variants that never appear in training (training/kws/synth.py: HELD_OUT_*).
 """
 from __future__ import annotations
@@ -28,21 +28,25 @@ class Config:
     per_word_voice: int = option(6, "Utterances per keyword per espeak voice+variant (x3 for flite voices).")
     fillers: int = option(600, "Distinct non-keyword words for _unknown_ and babble.")
     filler_voices: int = option(8, "Voices each filler word is spoken in.")
-    train_sequences: int = option(10000, "Augmented 2 s training sequences (built once per run).")
+    confusables: bool = option(True, "Add dictionary words one letter from a keyword (block, clock, ...) as "
+                                     "hard _unknown_ fillers.")
+    train_sequences: int = option(20000, "Augmented training sequences (built once, cached in data_dir).")
     test_sequences: int = option(1500, "Augmented sequences from held-out voices for evaluation.")
-    seq_s: float = option(2.0, "Sequence length in seconds; the runtime resets each stream after this.")
+    seq_s: float = option(3.0, "Sequence length in seconds; the runtime resets each stream after this.")
+    p_second: float = option(0.4, "Chance of a second word in a sequence (a third: its square).")
+    p_clean: float = option(0.1, "Share of sequences without background noise (digital silence between words).")
     label_span: int = option(20, "Frames after a keyword's end that are labelled with it.")
-    hidden: int = option(96, "LSTM hidden size.")
+    hidden: int = option(128, "LSTM hidden size.")
     layers: int = option(1, "LSTM layers (1 or 2).")
-    epochs: int = option(10, "Passes over the training sequences.")
+    epochs: int = option(20, "Passes over the training sequences.")
     max_steps: int = option(0, "Stop after this many optimiser steps (0: no limit; CI uses a few).")
     batch: int = option(64, "Sequences per step.")
     lr: float = option(3e-3, "Adam learning rate (cosine-decayed).")
     clip: float = option(1.0, "Gradient-norm clip (LSTMs diverge without it).")
     keyword_weight: float = option(5.0, "Loss weight of keyword frames (they are ~8% of all frames).")
-    warp_bins: float = option(0.0, "Random shift of each sequence along the mel axis, up to this many bins "
+    warp_bins: float = option(2.0, "Random shift of each sequence along the mel axis, up to this many bins "
                                    "(a cheap vocal-tract-length perturbation); 0 is off.")
-    freq_mask: int = option(0, "SpecAugment: zero a random band of up to this many mel bins; 0 is off.")
+    freq_mask: int = option(6, "SpecAugment: zero a random band of up to this many mel bins; 0 is off.")
     init: str = option("", "Checkpoint to continue from (same model shape); empty starts from scratch.")
 
 
@@ -125,11 +129,12 @@ def utterance_accuracy(logits: np.ndarray, targets: np.ndarray, names: list[str]
 def build_data(cfg: Config):
     corpus = load_or_build(Path(cfg.data_dir) / f"corpus-{_corpus_key(cfg)}.npz",
                            vocabulary=tuple(cfg.vocabulary), per_word_voice=cfg.per_word_voice,
-                           n_fillers=cfg.fillers, filler_per_word=cfg.filler_voices, seed=cfg.seed)
+                           n_fillers=cfg.fillers, filler_per_word=cfg.filler_voices, seed=cfg.seed,
+                           confusables=cfg.confusables)
     held = corpus["held_out"]
-    mix = Mix(seq_s=cfg.seq_s, label_span=cfg.label_span)
+    mix = Mix(seq_s=cfg.seq_s, label_span=cfg.label_span, p_second=cfg.p_second, p_clean=cfg.p_clean)
     names = label_names(cfg)
-    test_mix = Mix(seq_s=cfg.seq_s, label_span=cfg.label_span, p_second=0.0)
+    test_mix = Mix(seq_s=cfg.seq_s, label_span=cfg.label_span, p_second=0.0, p_clean=cfg.p_clean)
     train = _cached(cfg, "train", lambda: make_sequences(corpus, np.flatnonzero(~held), cfg.train_sequences, names,
                                                          mix, cfg.seed + 1, "mixing train"))
     test = _cached(cfg, "test", lambda: make_sequences(corpus, np.flatnonzero(held), cfg.test_sequences, names,
@@ -141,7 +146,8 @@ def build_data(cfg: Config):
 def _cached(cfg: Config, part: str, make):
     """Mixed sequences are deterministic for the config, so they are kept next to the corpus."""
     count = cfg.train_sequences if part == "train" else cfg.test_sequences
-    path = Path(cfg.data_dir) / f"{part}-{_corpus_key(cfg)}-{count}-{cfg.seq_s}-{cfg.label_span}.npz"
+    path = Path(cfg.data_dir) / (f"{part}-{_corpus_key(cfg)}-{count}-{cfg.seq_s}-{cfg.label_span}-"
+                                 f"{cfg.p_second}-{cfg.p_clean}.npz")
     if path.is_file():
         with np.load(path) as d:
             return d["x"], d["y"]
@@ -153,6 +159,7 @@ def _cached(cfg: Config, part: str, make):
 def _corpus_key(cfg: Config) -> str:
     import hashlib
     key = f"{sorted(cfg.vocabulary)}-{cfg.per_word_voice}-{cfg.fillers}-{cfg.filler_voices}-{cfg.seed}"
+    key += "-confusables" if cfg.confusables else ""
     return hashlib.sha1(key.encode()).hexdigest()[:10]
 
 
