@@ -26,14 +26,14 @@ from training.ocr import rec as rec_train
 from training.ocr.datasets import REC_MAX_WIDTH, REC_SPEC, ensure_lines
 from training.ocr.det_metrics import match_boxes
 from training.ocr.fonts import HELD_OUT_FAMILIES, PACKAGES
-from training.ocr.scenes import build_scenes, load_scenes
+from training.ocr.scenes import SCENE_SETS, load_scenes, scene_set
 from training.ocr.text import ALPHABET
 
 CALIBRATION_IMAGES = 64
 MAX_CER_INCREASE = 0.002        # int8 may add at most 0.2 points of CER on held-out lines
 MAX_F1_DROP = 0.01              # and the detector may lose at most 1 point of F1
 DET_LONG_SIDE = 640
-TUNE_SEED = 13                  # tuning scenes: training font families, a seed the training scenes never used
+TUNE_SEED = SCENE_SETS["tune"][0]   # tuning scenes: training font families, a seed training never used
 TUNE_THRESHOLDS = (0.2, 0.3, 0.4, 0.5)
 TUNE_BOX_THRESHOLDS = (0.4, 0.5, 0.6, 0.7)
 TUNE_CORE_RATIOS = (0.4, 0.45, 0.5, 0.55, 0.6, 0.65)
@@ -158,16 +158,15 @@ def export_det(checkpoint: str | None, out: Path) -> dict:
     fp32 = export_onnx(model, (torch.zeros(2, 3, 256, 320),), out / "ocr_det.fp32.onnx", ["image"], ["logits"],
                        {"image": {0: "batch", 2: "height", 3: "width"},
                         "logits": {0: "batch", 2: "map_height", 3: "map_width"}})
-    train_root = Path(cfg.data_dir) / f"train-n{cfg.train_scenes}"
+    train_root = scene_set(cfg.data_dir, "train", cfg.train_scenes)
     calib = [cv2.imread(str(train_root / item["file"])) for item in load_scenes(train_root)[:CALIBRATION_IMAGES]]
     spec = det_train.DET_SPEC
     parity = check_parity(model, fp32, {"image": detector_input(calib[0], spec, DET_LONG_SIDE)[0]}, atol=1e-3)
     int8 = quantize_static_qdq(fp32, out / "ocr_det.int8.onnx",
                                ({"image": detector_input(im, spec, DET_LONG_SIDE)[0]} for im in calib))
-    eval_root = build_scenes(Path(cfg.data_dir) / f"heldout-n{cfg.eval_scenes}", cfg.eval_scenes, 12, True, True, "")
+    eval_root = scene_set(cfg.data_dir, "heldout", cfg.eval_scenes)
     labels = load_scenes(eval_root)
-    tune_root = build_scenes(Path(cfg.data_dir) / f"tune-n{cfg.eval_scenes}", cfg.eval_scenes, TUNE_SEED, False, True,
-                             "tuning scenes")
+    tune_root = scene_set(cfg.data_dir, "tune", cfg.eval_scenes)
     tune_labels = load_scenes(tune_root)
     base = {"task": "ocr_det", "name": "ocr-det-fpn", "version": "1.0", "image": to_dict(spec),
             "inputs": [{"name": "image", "shape": ["batch", 3, "height", "width"], "layout": "NCHW",

@@ -17,7 +17,7 @@ from pipeline.contract import ImageSpec
 from pipeline.ocr.db import DetectParams, boxes_from_map, core_of
 from training.common import RunDir, progress, set_seed
 from training.ocr.det_metrics import match_boxes
-from training.ocr.scenes import build_scenes, load_scenes
+from training.ocr.scenes import load_scenes, scene_set
 
 DET_SPEC = ImageSpec(color="RGB", layout="NCHW", scale=1 / 255, mean=[0.485, 0.456, 0.406],
                      std=[0.229, 0.224, 0.225], height=0, width=0, resize="none")
@@ -132,10 +132,8 @@ def evaluate(model, root: Path, labels: list[dict], params: DetectParams) -> dic
 def train(cfg: Config, run: RunDir) -> dict:
     import torch
     set_seed(cfg.seed, cfg.threads)
-    train_root = build_scenes(Path(cfg.data_dir) / f"train-n{cfg.train_scenes}", cfg.train_scenes, 11, False,
-                              True, "train scenes")
-    eval_root = build_scenes(Path(cfg.data_dir) / f"heldout-n{cfg.eval_scenes}", cfg.eval_scenes, 12, True,
-                             True, "held-out scenes")
+    train_root = scene_set(cfg.data_dir, "train", cfg.train_scenes)
+    eval_root = scene_set(cfg.data_dir, "heldout", cfg.eval_scenes)
     train_labels, eval_labels = load_scenes(train_root), load_scenes(eval_root)
     rng = np.random.default_rng(cfg.seed)
     model = build_model(cfg)

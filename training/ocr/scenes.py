@@ -15,6 +15,9 @@ from training.ocr.text import TextSampler
 SCENE_SIZE = (480, 640)  # height, width
 MAX_LINES = 10
 PLACEMENT_TRIES = 30
+LINE_GAP_PX = 4          # between lines stacked vertically
+ROW_GAP_LINE_HEIGHTS = 1.0   # between lines side by side: closer, they read as one line with a word gap
+MIN_CONTRAST = 45        # grey levels between a line and the background under it (low-contrast scenes: 2/3)
 
 
 def _place(mask: np.ndarray, occupied: np.ndarray, rng: np.random.Generator) -> tuple[int, int] | None:
@@ -22,17 +25,32 @@ def _place(mask: np.ndarray, occupied: np.ndarray, rng: np.random.Generator) -> 
     H, W = occupied.shape
     if h >= H or w >= W:
         return None
+    side = int(ROW_GAP_LINE_HEIGHTS * h)
     for _ in range(PLACEMENT_TRIES):
         y, x = int(rng.integers(0, H - h)), int(rng.integers(0, W - w))
-        if not occupied[max(0, y - 4):y + h + 4, max(0, x - 4):x + w + 4].any():
+        if not occupied[max(0, y - LINE_GAP_PX):y + h + LINE_GAP_PX, max(0, x - side):x + w + side].any():
             return y, x
     return None
+
+
+def _visible(fg: np.ndarray, patch: np.ndarray, minimum: float, rng: np.random.Generator) -> np.ndarray:
+    """``fg``, or if it is too close to the mean of the background under the line, a colour
+    ``minimum`` or more grey levels lighter or darker (whichever has room): every labelled line
+    can be seen."""
+    level, bg = float(fg.mean()), float(patch.mean())
+    if abs(level - bg) >= minimum:
+        return fg
+    shift = rng.uniform(minimum, minimum + 80)
+    target = bg - shift if bg - shift >= 0 and (bg + shift > 255 or rng.random() < 0.5) else bg + shift
+    return np.clip(fg + (min(255.0, max(0.0, target)) - level), 0, 255)
 
 
 def make_scene(sampler: TextSampler, fonts: list[str], rng: np.random.Generator, degraded: bool = True):
     """(BGR image, [4x2 quad per line], [text per line]). Quads are the lines' ascent-to-descent boxes."""
     H, W = SCENE_SIZE
-    fg, bg_colour = _contrasting_colours(rng, low_contrast=degraded and rng.random() < 0.2)
+    low_contrast = degraded and rng.random() < 0.2
+    fg, bg_colour = _contrasting_colours(rng, low_contrast=low_contrast)
+    minimum = MIN_CONTRAST * (2 / 3 if low_contrast else 1)
     image = random_background(rng, H, W, bg_colour, textured=rng.random() < 0.6).astype(np.float32)
     occupied = np.zeros((H, W), bool)
     quads, texts = [], []
@@ -49,6 +67,7 @@ def make_scene(sampler: TextSampler, fonts: list[str], rng: np.random.Generator,
         y, x = spot
         h, w = mask.shape
         line_fg = fg if rng.random() < 0.7 else _contrasting_colours(rng, False)[0]
+        line_fg = _visible(line_fg, image[y:y + h, x:x + w], minimum, rng)
         image[y:y + h, x:x + w] = compose(mask, image[y:y + h, x:x + w], line_fg)
         occupied[y:y + h, x:x + w] = True
         quads.append(np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float32))
@@ -72,6 +91,18 @@ def _perspective(image: np.ndarray, quads: list[np.ndarray], rng: np.random.Gene
     warped = cv2.warpPerspective(image, m, (W, H), borderMode=cv2.BORDER_REPLICATE)  # reflect would mirror unlabelled text in
     moved = [cv2.perspectiveTransform(q[None], m)[0] for q in quads]
     return warped, moved
+
+
+# Scene sets: (seed, font families held out?). Folders carry the generator's version, so a
+# change to how scenes are made never reuses scenes cached by an older one.
+SCENE_SETS = {"train": (11, False), "heldout": (12, True), "tune": (13, False)}
+GENERATOR_VERSION = 2   # 2: lines always visible against their background; side-by-side lines a line height apart
+
+
+def scene_set(data_dir: str | Path, name: str, n: int, desc: str = "") -> Path:
+    seed, held_out = SCENE_SETS[name]
+    return build_scenes(Path(data_dir) / f"{name}-v{GENERATOR_VERSION}-n{n}", n, seed, held_out, True,
+                        desc or f"{name} scenes")
 
 
 def build_scenes(root: Path, n: int, seed: int, held_out: bool, degraded: bool, desc: str) -> Path:
