@@ -107,7 +107,8 @@ def export_rec(checkpoint: str | None, out: Path) -> dict:
     keep = all(scores["int8"][k]["cer"] <= scores["fp32"][k]["cer"] + MAX_CER_INCREASE for k in scores["fp32"])
     keep = keep and latency["latency"]["int8"]["p50_ms"] <= latency["latency"]["fp32"]["p50_ms"]
     final = {**base, "quantization": {"scheme": "int8-static-qdq" if keep else "none",
-                                      "calibration": f"{len(sample)} training lines" if keep else ""},
+                                      "calibration": f"{len(sample)} training lines" if keep else "",
+                                      "fp32_twin": fp32.name if keep else ""},
              "metrics": {"heldout": scores, "parity_max_abs": parity, "training_step": ckpt["metrics"]["step"]}}
     shipped = _pick(fp32, int8, out, "ocr_rec", keep)
     write_contract(shipped, make_contract(final))
@@ -186,7 +187,8 @@ def export_det(checkpoint: str | None, out: Path) -> dict:
     keep = scores["int8"]["f1"] >= scores["fp32"]["f1"] - MAX_F1_DROP and \
         latency["latency"]["int8"]["p50_ms"] <= latency["latency"]["fp32"]["p50_ms"]
     final = {**base, "quantization": {"scheme": "int8-static-qdq" if keep else "none",
-                                      "calibration": f"{CALIBRATION_IMAGES} training scenes" if keep else ""},
+                                      "calibration": f"{CALIBRATION_IMAGES} training scenes" if keep else "",
+                                      "fp32_twin": fp32.name if keep else ""},
              "metrics": {"heldout_scenes_iou50": scores, "postprocess_tuning": tuning, "parity_max_abs": parity,
                          "training_step": ckpt["metrics"]["step"]}}
     shipped = _pick(fp32, int8, out, "ocr_det", keep)

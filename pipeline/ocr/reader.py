@@ -16,6 +16,10 @@ from pipeline.preprocess.ocr import WIDTH_MULTIPLE, batch_lines, detector_input,
 
 REC_BATCH = 16          # crops per recogniser call; crops are sorted by width first
 MIN_CROP_PIXELS = 4     # a rectified crop thinner than this cannot hold text
+# Each crop is widened by this share of its height at both ends: a box that ends a pixel early cuts a
+# final '.' or ','. Chosen on 200 scenes in training font families (export/ocr.py's tuning set):
+# lines read exactly end to end 82.0% at 0, 84.1% at 0.05, 84.5% at 0.1, 84.0% at 0.15, 83.0% at 0.2.
+CROP_MARGIN = 0.1
 
 
 @dataclass
@@ -39,6 +43,15 @@ class OcrResult:
     @property
     def text(self) -> str:
         return "\n".join(line.text for line in self.lines)
+
+
+def widen(quad: np.ndarray, margin: float) -> np.ndarray:
+    """The box extended along its text direction by ``margin`` x its height at both ends."""
+    tl, tr, br, bl = quad.astype(np.float32)
+    height = (np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
+    along = (tr - tl) + (br - bl)
+    step = along / max(float(np.linalg.norm(along)), 1e-6) * margin * height
+    return np.float32([tl - step, tr + step, br + step, bl - step])
 
 
 def rectify(frame: np.ndarray, quad: np.ndarray) -> np.ndarray:
@@ -113,7 +126,7 @@ class OcrReader:
         frame = check_frame(frame)
         quads, scores = self.detect(frame)
         t_det = time.perf_counter()
-        crops = [rectify(frame, q) for q in quads]
+        crops = [rectify(frame, widen(q, CROP_MARGIN)) for q in quads]
         keep = [i for i, c in enumerate(crops) if c.size]
         t_crop = time.perf_counter()
         decoded = self.recognise([crops[i] for i in keep]) if keep else []

@@ -1,5 +1,6 @@
 """Pure OCR pieces: CTC decoding, CER, box geometry, reading order."""
 import numpy as np
+import pytest
 
 from pipeline.ocr.ctc import cer, edit_distance, greedy_decode
 from pipeline.ocr.db import DetectParams, boxes_from_map, core_of
@@ -47,3 +48,12 @@ def test_rectify_gives_an_upright_crop_and_refuses_degenerate_boxes():
     crop = rectify(frame, np.float32([[10, 10], [110, 20], [108, 50], [8, 40]]))
     assert crop.shape[:2] == (30, 100)
     assert rectify(frame, np.float32([[10, 10], [12, 10], [12, 11], [10, 11]])).size == 0
+
+
+def test_widen_extends_a_tilted_box_along_its_text_direction():
+    from pipeline.ocr.reader import widen
+    quad = np.float32([[10, 10], [110, 20], [108, 50], [8, 40]])
+    out = widen(quad, 0.1)
+    height = (np.linalg.norm(quad[3] - quad[0]) + np.linalg.norm(quad[2] - quad[1])) / 2
+    assert np.linalg.norm(out[1] - out[0]) == pytest.approx(np.linalg.norm(quad[1] - quad[0]) + 0.2 * height, rel=1e-4)
+    assert np.allclose(out[3] - out[0], quad[3] - quad[0], atol=1e-4)   # height and tilt unchanged

@@ -1,0 +1,95 @@
+"""The shipped OCR models on checked-in scenes from font families they never trained on, and bad input.
+
+The fixtures were written by tests/ocr/make_fixtures.py (seeds and font families outside
+training) before the shipped models were trained; labels.json holds the truth.
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from pipeline.engine import Engine
+from pipeline.errors import InputError
+from pipeline.ocr.reader import OcrReader, reading_order
+from pipeline.runtime.stage import SHIPPED_MODELS
+from training.ocr.det_metrics import IOU_MATCH, quad_iou
+
+FIXTURES = Path(__file__).parent / "fixtures"
+LABELS = json.loads((FIXTURES / "labels.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def reader():
+    return OcrReader(Engine(SHIPPED_MODELS / "ocr_det.onnx"), Engine(SHIPPED_MODELS / "ocr_rec.onnx"))
+
+
+def expected_lines(name):
+    truth = LABELS[name]
+    order = reading_order([np.float32(q) for q in truth["quads"]])
+    return [truth["texts"][i] for i in order], [np.float32(truth["quads"][i]) for i in order]
+
+
+def perceive_ocr(*args):
+    return subprocess.run([sys.executable, "-m", "pipeline.cli.main", "-q", "ocr", *args], capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.mark.parametrize("name", sorted(LABELS))
+def test_reads_each_fixture_scene_exactly_in_reading_order(reader, name):
+    result = reader.read(cv2.imread(str(FIXTURES / f"{name}.png")))
+    texts, quads = expected_lines(name)
+    assert [line.text for line in result.lines] == texts
+    for line, quad in zip(result.lines, quads):
+        assert quad_iou(np.float32(line.box), quad) >= IOU_MATCH, (line.text, line.box)
+        assert 0 < line.confidence <= 1 and len(line.char_confidences) == len(line.text)
+    assert result.elapsed_ms >= result.detect_ms + result.recognise_ms > 0
+
+
+def test_contracts_carry_held_out_figures_for_fp32_and_int8():
+    det, rec = Engine(SHIPPED_MODELS / "ocr_det.onnx").contract, Engine(SHIPPED_MODELS / "ocr_rec.onnx").contract
+    assert set(det.metrics["heldout_scenes_iou50"]) == {"fp32", "int8"}
+    assert set(rec.metrics["heldout"]["int8"]) == {"heldout_clean", "heldout_degraded"}
+    assert len(rec.alphabet) == 95 and rec.image.height == 32 and det.params["long_side"] == 640
+
+
+@pytest.mark.parametrize("convert", [cv2.COLOR_BGR2GRAY, cv2.COLOR_BGR2BGRA], ids=["gray", "bgra"])
+def test_grayscale_and_four_channel_frames_read_the_same(reader, convert):
+    image = cv2.imread(str(FIXTURES / "clean_2.png"))
+    texts, _ = expected_lines("clean_2")
+    assert [line.text for line in reader.read(cv2.cvtColor(image, convert)).lines] == texts
+
+
+def test_a_huge_frame_is_scaled_down_and_read(reader):
+    image = cv2.resize(cv2.imread(str(FIXTURES / "clean_1.png")), None, fx=8, fy=8)  # 3840 x 5120
+    result = reader.read(image)
+    assert [line.text for line in result.lines] == LABELS["clean_1"]["texts"]
+    assert np.float32(result.lines[0].box)[:, 0].max() > 2000  # boxes in the frame's own pixels
+
+
+def test_an_empty_or_blank_frame(reader):
+    with pytest.raises(InputError, match="empty"):
+        reader.read(np.zeros((0, 0, 3), np.uint8))
+    with pytest.raises(InputError, match="uint8"):
+        reader.read(np.zeros((48, 64, 3), np.float32))
+    blank = reader.read(np.full((480, 640, 3), 200, np.uint8))
+    assert blank.lines == [] and blank.text == ""
+
+
+def test_cli_reports_a_corrupt_file_and_reads_the_rest(tmp_path):
+    corrupt = tmp_path / "corrupt.png"
+    corrupt.write_bytes((FIXTURES / "clean_0.png").read_bytes()[:200])
+    drawn = tmp_path / "drawn.png"
+    proc = perceive_ocr(str(FIXTURES / "clean_0.png"), str(corrupt), str(FIXTURES / "clean_1.png"), "--json",
+                        "--draw", str(drawn))
+    assert proc.returncode == 2 and f"{corrupt}: not a readable image" in proc.stderr
+    results = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [[line["text"] for line in r["lines"]] for r in results] == [LABELS["clean_0"]["texts"],
+                                                                       LABELS["clean_1"]["texts"]]
+    assert {"detect_ms", "recognise_ms", "elapsed_ms"} <= set(results[0])
+    picture = cv2.imread(str(drawn))
+    assert picture.shape == cv2.imread(str(FIXTURES / "clean_0.png")).shape
+    assert not np.array_equal(picture, cv2.imread(str(FIXTURES / "clean_0.png")))  # boxes were drawn
