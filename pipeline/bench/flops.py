@@ -112,9 +112,10 @@ def estimate_flops(path: str | Path, input_shapes: dict[str, list[int]]) -> dict
     return {"flops": total, "uncounted_nodes": unknown, "note": note}
 
 
-def _cpuinfo() -> tuple[set[str], float | None]:
+def _cpuinfo() -> tuple[set[str], float | None, str]:
+    """Vector flags, a clock in MHz and where that clock came from."""
     flags: set[str] = set()
-    mhz = None
+    mhz, source = None, "reported clock; turbo can exceed it"
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
             for line in f:
@@ -129,20 +130,22 @@ def _cpuinfo() -> tuple[set[str], float | None]:
     max_freq = Path("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
     if max_freq.is_file():
         try:
-            mhz = int(max_freq.read_text()) / 1000
+            mhz, source = int(max_freq.read_text()) / 1000, "maximum clock"
         except ValueError:
             pass
-    return flags, mhz
+    return flags, mhz, source
 
 
 def cpu_peak(threads: int) -> dict:
     """Nominal fp32 peak of the cores a benchmark uses, with the basis of the figure.
 
-    peak = cores used x clock x lanes x 2 (FMA) x ASSUMED_FMA_UNITS. It is an upper
-    bound: turbo clocks, cores that split wide vectors in two (e.g. AVX-512 on
-    AMD Zen 4) and shared cores make the attainable peak lower.
+    peak = cores used x clock x lanes x 2 (FMA) x ASSUMED_FMA_UNITS. With the maximum
+    clock (cpufreq) it is an upper bound: cores that split wide vectors in two (e.g.
+    AVX-512 on AMD Zen 4) and shared cores make the attainable peak lower. Where only
+    the reported clock is known (virtual machines), turbo can run faster than it, and
+    a share above 100% says so.
     """
-    flags, mhz = _cpuinfo()
+    flags, mhz, source = _cpuinfo()
     lanes = next((n for flag, n in VECTOR_LANES if flag in flags), None)
     cores = min(threads or os.cpu_count() or 1, os.cpu_count() or 1)
     if lanes is None or mhz is None:
@@ -151,5 +154,5 @@ def cpu_peak(threads: int) -> dict:
     isa = next(flag for flag, n in VECTOR_LANES if flag in flags)
     peak = cores * mhz / 1000 * lanes * fma * ASSUMED_FMA_UNITS
     return {"peak_gflops": round(peak, 1),
-            "basis": f"{cores} core(s) x {mhz:.0f} MHz x {lanes} fp32 lanes ({isa}) x "
-                     f"{fma} (fma) x {ASSUMED_FMA_UNITS} units (assumed); an upper bound"}
+            "basis": f"{cores} core(s) x {mhz:.0f} MHz ({source}) x {lanes} fp32 lanes ({isa}) x "
+                     f"{fma} (fma) x {ASSUMED_FMA_UNITS} units (assumed)"}
