@@ -18,7 +18,7 @@ import numpy as np
 
 from pipeline.engine import CpuOptions, EngineConfig, runtime_version
 from pipeline.face.models import load_face_models
-from pipeline.face.verify import DEFAULT_THRESHOLD
+from pipeline.face.verify import DEFAULT_THRESHOLD, QualityGates
 from pipeline.sysinfo import machine
 from training.face.faces import real_faces
 
@@ -105,7 +105,7 @@ def latency(detector, embedder, faces: dict, runs: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--min-face", type=int, default=40)
+    ap.add_argument("--min-face", type=int, default=QualityGates().min_face, help="as enroll and unlock (default: 80)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=30)
     args = ap.parse_args()

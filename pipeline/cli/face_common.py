@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from pipeline.errors import InputError, SourceError
+from pipeline.face.verify import QualityGates
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
@@ -19,7 +20,9 @@ def add_input_arguments(p) -> None:
     group.add_argument("--video", help="video file to read instead of a camera")
     p.add_argument("--store", help="template store (default: $STATE_DIRECTORY/faces.json or "
                                    "~/.local/share/perceive/faces.json)")
-    p.add_argument("--min-face", type=int, default=60, help="smallest face in pixels (default: 60)")
+    p.add_argument("--min-face", type=int, default=QualityGates().min_face,
+                   help="smallest face in pixels (default: %(default)s, the enrolment minimum; smaller values add "
+                        "detector pyramid levels: close-range unlock stays cheap)")
 
 
 def image_frames(folder: str) -> Iterator[tuple[str, np.ndarray | None]]:
