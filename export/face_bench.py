@@ -20,21 +20,10 @@ from pipeline.engine import CpuOptions, EngineConfig, runtime_version
 from pipeline.face.models import load_face_models
 from pipeline.face.verify import DEFAULT_THRESHOLD, QualityGates
 from pipeline.sysinfo import machine
-from training.face.faces import real_faces
+from training.face.faces import real_faces, variants
 
 FRAME = (480, 640)
 THRESHOLD_GRID = (0.90, 0.92, 0.94, 0.95, 0.96, 0.965, 0.97)
-
-
-def variants(rgb: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
-    """Other 'captures' of the same photo: mirrored, lit differently, slightly turned and scaled."""
-    h, w = rgb.shape[:2]
-    out = [cv2.flip(rgb, 1)]
-    for _ in range(3):
-        m = cv2.getRotationMatrix2D((w / 2, h / 2), rng.uniform(-8, 8), rng.uniform(0.85, 1.1))
-        img = cv2.warpAffine(rgb, m, (w, h), borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-        out.append(np.clip(img * rng.uniform(0.7, 1.3) + rng.uniform(-20, 20), 0, 255).astype(np.uint8))
-    return out
 
 
 def embed_one(detector, embedder, rgb: np.ndarray):

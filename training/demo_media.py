@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from training.face.faces import real_faces
+from training.face.faces import real_faces, variants
 
 FRAME_W, FRAME_H = 640, 400
 FPS = 10
@@ -135,7 +135,6 @@ def write_audio(path: Path) -> list[dict]:
 
 def enrol(rgb: np.ndarray, store_path: Path) -> int:
     """Enrol the person from variants of the photo (mirrored, relit, turned), as `perceive enroll --images` does."""
-    from export.face_bench import variants
     from pipeline.face.models import load_face_models
     from pipeline.face.store import TemplateStore
     from pipeline.face.verify import QualityGates, quality_problem

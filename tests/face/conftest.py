@@ -2,7 +2,8 @@ import cv2
 import numpy as np
 import pytest
 
-from export.face_bench import place, variants
+from export.face_bench import place
+from training.face.faces import variants
 from training.face.faces import real_faces
 
 

@@ -34,6 +34,17 @@ def real_faces() -> dict[str, np.ndarray]:
     return faces
 
 
+def variants(rgb: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
+    """Other 'captures' of the same photo: mirrored, lit differently, slightly turned and scaled."""
+    h, w = rgb.shape[:2]
+    out = [cv2.flip(rgb, 1)]
+    for _ in range(3):
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), rng.uniform(-8, 8), rng.uniform(0.85, 1.1))
+        img = cv2.warpAffine(rgb, m, (w, h), borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+        out.append(np.clip(img * rng.uniform(0.7, 1.3) + rng.uniform(-20, 20), 0, 255).astype(np.uint8))
+    return out
+
+
 def detector_from(paths: list[Path], min_face: int = 40) -> FaceDetector:
     cfg = EngineConfig(warmup_runs=0)
     return FaceDetector(*(Engine(p, cfg) for p in paths), DetectorParams(min_face=min_face))
