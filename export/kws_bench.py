@@ -139,6 +139,19 @@ def negatives(spotter, words: list[np.ndarray], rng, babble, hours: float) -> tu
     return np.concatenate(posts), compute, audio_s
 
 
+def sweep_thresholds(spotter, hold: int, pos_posts, ends, words, neg_posts, audio_s: float) -> dict:
+    """Every threshold of SWEEP, replayed through the detector's decisions with ``hold`` frames."""
+    spotter.hold = hold
+    sweep = {}
+    for th in SWEEP:
+        spotter.thresholds[:] = th
+        pos = score_positives(spotter.replay(pos_posts), ends, words)
+        fa = [d.keyword for d in spotter.replay(neg_posts)]
+        sweep[th] = {**pos, "false_accepts": len(fa), "false_accepts_per_hour": len(fa) / (audio_s / 3600),
+                     "false_accepts_by_keyword": {k: fa.count(k) for k in sorted(set(fa), key=fa.count, reverse=True)}}
+    return sweep
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="pipeline/models/kws.onnx")
@@ -146,6 +159,9 @@ def main(argv=None) -> int:
     ap.add_argument("--positives", type=int, default=600, help="held-out keyword utterances")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="", help="write the figures here as JSON")
+    ap.add_argument("--holds", type=lambda s: [int(x) for x in s.split(",")], default=[1],
+                    help="frames the smoothed posterior must stay above the threshold, e.g. 1,4,8 (one sweep each)")
+    ap.add_argument("--write-hold", type=int, default=0, help="the hold to store with --write-threshold")
     ap.add_argument("--write-threshold", type=float, default=0.0,
                     help="store this sweep threshold and the figures in the model's contract and card")
     args = ap.parse_args(argv)
@@ -162,20 +178,16 @@ def main(argv=None) -> int:
     spotter.reset()
     unseen = unseen_words(cfg, corpus, UNSEEN_WORDS, args.seed)
     neg_posts, compute, audio_s = negatives(spotter, unseen, rng, babble, args.hours)
-    sweep = {}
-    for th in SWEEP:
-        spotter.thresholds[:] = th
-        pos = score_positives(spotter.replay(pos_posts), ends, words)
-        fa = [d.keyword for d in spotter.replay(neg_posts)]
-        sweep[th] = {**pos, "false_accepts": len(fa), "false_accepts_per_hour": len(fa) / (audio_s / 3600),
-                     "false_accepts_by_keyword": {k: fa.count(k) for k in sorted(set(fa), key=fa.count, reverse=True)}}
+    sweeps = {hold: sweep_thresholds(spotter, hold, pos_posts, ends, words, neg_posts, audio_s)
+              for hold in args.holds}
     result = {"model": args.model, "negative_hours": audio_s / 3600,
               "negative_words": f"{len(unseen)} dictionary words in no training clip, held-out voices",
               "real_time_factor": compute / audio_s,
               "protocol": {"block_ms": BLOCK / RATE * 1000, "threads": 1, "provider": engine.provider,
                            "warmup_runs": 5, "replay": "as fast as possible", "seed": args.seed,
                            "timed": "features + ONNX + posteriors per 20 ms block (decisions replayed per threshold)"},
-              "sweep": sweep}
+              "hold_frames": args.write_hold or args.holds[0], "sweep": sweeps[args.write_hold or args.holds[0]],
+              "sweeps_by_hold": sweeps}
     print(json.dumps(result, indent=1, default=float))
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=1, default=float))
@@ -192,7 +204,7 @@ def record(model: Path, result: dict, threshold: float) -> None:
     if threshold not in result["sweep"]:
         raise SystemExit(f"--write-threshold {threshold}: not one of the sweep's {list(result['sweep'])}")
     chosen = result["sweep"][threshold]
-    summary = {k: v for k, v in result.items() if k != "sweep"}
+    summary = {k: v for k, v in result.items() if k not in ("sweep", "sweeps_by_hold")}
     summary["at_threshold"] = {"threshold": threshold, **chosen}
     for path in (model, model.with_suffix(".fp32.onnx")):
         if not path.is_file():
@@ -200,6 +212,7 @@ def record(model: Path, result: dict, threshold: float) -> None:
         data = to_dict(Engine(path, EngineConfig(warmup_runs=0)).contract)
         data.pop("schema", None)
         data["params"]["threshold"] = threshold
+        data["params"]["hold_frames"] = result["hold_frames"]
         data["metrics"]["benchmark"] = summary
         write_contract(path, make_contract(data))
     card = model.with_suffix(".md")
@@ -234,8 +247,8 @@ def card_section(result: dict, threshold: float) -> str:
                f"{at['latency_ms_p90']:.0f} ms, max {at['latency_ms_max']:.0f} ms | "
                f"{'yes' if met['latency_ms_p90'] else '**no**'} |"]
     return (f"{BENCH_HEADING} (`python -m export.kws_bench`)\n\n"
-            f"Shipped threshold: {threshold}. Negative stream: {result['negative_hours']:.2f} h of "
-            f"{result['negative_words']}, in noise. Real-time factor (1 thread): {result['real_time_factor']:.4f}."
+            f"Shipped threshold: {threshold}, held for {result.get('hold_frames', 1)} frame(s). Negative stream: "
+            f"{result['negative_hours']:.2f} h of {result['negative_words']}, in noise. Real-time factor (1 thread): {result['real_time_factor']:.4f}."
             "\n\n"
             "```json\n" + json.dumps(result["protocol"], indent=1) + "\n```\n\n" + "\n".join(rows)
             + "\n\n## Targets (issue 3)\n\n" + "\n".join(targets) + "\n")

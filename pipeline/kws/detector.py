@@ -8,7 +8,8 @@ which has seen at least half a cycle of context and never more than the model wa
 trained on. A word up to half a cycle long is always wholly inside that stream.
 
 Decisions: the posterior is averaged over the last ``smooth_frames`` frames; a keyword
-fires when its average passes its threshold, outside the refractory period after the
+fires when its average has passed its threshold for ``hold_frames`` frames in a row
+(a syllable inside a longer word rarely holds), outside the refractory period after the
 previous event, and (optionally) only when the recent audio is louder than a gate.
 """
 from __future__ import annotations
@@ -46,6 +47,7 @@ class DetectorOptions:
     refractory_s: float = 1.0
     gate_db: float = -90.0                 # minimum peak frame energy (dB) in the last second; -90 = off
     hop_frames: int = 4                    # frames gathered before the model runs: fewer calls, +latency
+    hold_frames: int = 0                   # 0: the contract's; the average must pass for this many frames in a row
 
 
 class KeywordSpotter:
@@ -69,6 +71,7 @@ class KeywordSpotter:
         self.thresholds = np.array([float(self.options.thresholds.get(k, default)) for k in self.keywords])
         self.kw_index = np.array([self.labels.index(k) for k in self.keywords])
         self.smooth = int(self.options.smooth_frames or c.params["smooth_frames"])
+        self.hold = int(self.options.hold_frames or c.params.get("hold_frames", 1))
         self.cycle = int(c.params["reset_frames"])
         self._x = next(t.name for t in c.inputs if t.name not in c.state)
         self._out = next(t.name for t in c.outputs if t.name not in c.state.values())
@@ -89,6 +92,7 @@ class KeywordSpotter:
         self._energy = deque(maxlen=int(ENERGY_HISTORY_S * 1000 / self.spec.hop_ms))
         self._last_event_t = -np.inf
         self._rise = {}       # keyword -> frame time where its posterior started leading
+        self._streak = np.zeros(len(self.keywords), np.int64)   # frames in a row each keyword passed
         self.frames = 0
 
     def frame_time(self, frame: int) -> float:
@@ -133,6 +137,7 @@ class KeywordSpotter:
         self._recent.clear()
         self._sum[:] = 0.0
         self._rise.clear()
+        self._streak[:] = 0
         self._energy.clear()
         self._last_event_t = -np.inf
         silent = np.zeros(self.spec.n_mels, np.float32)
@@ -173,12 +178,15 @@ class KeywordSpotter:
         if len(self._recent) < self.smooth or t - self._last_event_t < self.options.refractory_s:
             return None
         avg = (self._sum / len(self._recent))[self.kw_index]
-        passing = np.flatnonzero(avg >= self.thresholds)
+        above = avg >= self.thresholds
+        self._streak = np.where(above, self._streak + 1, 0)
+        passing = np.flatnonzero(above & (self._streak >= self.hold))
         if not len(passing) or max(self._energy) < self.options.gate_db:
             return None
         best = passing[np.argmax(avg[passing])]
         keyword = self.keywords[best]
         self._last_event_t = t
+        self._streak[:] = 0
         end = self._rise.get(keyword, t)
         return Detection(keyword, round(float(avg[best]), 3), round(self._word_start(end, t), 3), round(end, 3),
                          round(t, 3), 0.0)

@@ -16,6 +16,8 @@ class KwsConfig(StageConfig):
     threshold: float = option(0.0, "Smoothed posterior that fires a keyword; 0 uses the model contract's.")
     thresholds: dict[str, float] = option(factory=dict, doc="Per-keyword thresholds, e.g. {unlock = 0.9}.")
     smooth_frames: int = option(0, "Frames the posterior is averaged over; 0 uses the contract's.")
+    hold_frames: int = option(0, "Frames in a row the average must stay above the threshold before a keyword "
+                                 "fires (fewer false accepts, 10 ms more latency each); 0 uses the contract's.")
     refractory_s: float = option(1.0, "No further event for this long after one.")
     gate_db: float = option(-90.0, "Energy gate: no event unless the last second peaked above this (dB); "
                                    "-90 is off.")
@@ -34,7 +36,7 @@ class KwsStage(Stage):
         self.engine = env.load_model(config.model)
         self.spotter = KeywordSpotter(self.engine, DetectorOptions(
             threshold=config.threshold, thresholds=dict(config.thresholds), smooth_frames=config.smooth_frames,
-            refractory_s=config.refractory_s, gate_db=config.gate_db))
+            hold_frames=config.hold_frames, refractory_s=config.refractory_s, gate_db=config.gate_db))
         rate = getattr(env.source, "sample_rate", None)
         if rate is not None:
             self.engine.contract.expect("audio.sample_rate", rate, "source.sample_rate")

@@ -37,7 +37,9 @@ def test_contract_describes_a_streaming_model(spotter):
     assert c.state == {"h0": "hn", "c0": "cn"} and c.audio.sample_rate == 16000 and c.audio.n_mels == 40
     held_out = c.metrics["held_out"]
     assert held_out["int8"]["keyword_accuracy"] > 0.9 and held_out["int8"]["keyword_utterances"] > 500
-    assert c.metrics["benchmark"]["at_threshold"]["accuracy"] >= 0.95 and c.params["threshold"] == 0.9
+    bench = c.metrics["benchmark"]
+    assert bench["at_threshold"]["accuracy"] >= 0.95 and c.params["threshold"] == bench["at_threshold"]["threshold"]
+    assert c.params["hold_frames"] == bench["hold_frames"]
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_ERRORS[n]))
@@ -116,3 +118,26 @@ def test_empty_wav_ends_cleanly_and_model_refuses_a_source_at_another_rate(tmp_p
                                     "stages": [{"type": "kws"}]})
     with pytest.raises(ContractError, match="sample_rate"):
         PipelineRunner(config, StageEnv())
+
+
+def test_a_keyword_must_hold_its_threshold_for_hold_frames(spotter):
+    """A posterior blip shorter than the hold (a syllable inside a longer word) does not fire."""
+    k = spotter.labels.index("stop")
+    silence = spotter.labels.index("_silence_")
+
+    def posts(run: int) -> np.ndarray:
+        p = np.zeros((120, len(spotter.labels)), np.float32)
+        p[:, silence] = 1.0
+        p[40:40 + run] = 0.0
+        p[40:40 + run, k] = 1.0
+        return p
+
+    saved = spotter.hold, spotter.thresholds.copy()
+    spotter.hold, spotter.thresholds[:] = 8, 0.9
+    try:
+        blip = spotter.smooth + spotter.hold - 2   # the average passes 0.9 only over a full window: hold - 1 frames
+        assert spotter.replay(posts(blip)) == []
+        held = spotter.replay(posts(blip + 1))
+        assert [d.keyword for d in held] == ["stop"]
+    finally:
+        spotter.hold, spotter.thresholds[:] = saved
