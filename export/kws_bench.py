@@ -2,10 +2,12 @@
 
     .venv/bin/python -m export.kws_bench --model pipeline/models/kws.onnx --hours 1
 
-1. Positive stream: held-out-voice keyword utterances, 1.2-2.0 s apart in noise, fed in
+1. Positive stream: held-out-voice keyword utterances, 1.2-2.0 s apart in noise (a new kind
+   and SNR every 20 words), fed in
    20 ms blocks through the runtime detector; accuracy (right keyword within 1 s of the
    word's end), misses, and detection latency (event time - true end of word).
-2. Negative stream: >= 1 hour of words that are in no training clip (not even as fillers),
+2. Negative stream: >= 1 hour of words from the dictionary's reserved evaluation tenth, in no
+   training clip (not even as fillers),
    spoken by held-out voices, alone or run together into phrases, in noise (white, pink,
    brown, hum, babble; SNR 5-30 dB) plus noise-only stretches, replayed as fast as
    possible; false accepts per hour.
@@ -36,6 +38,7 @@ BLOCK = 320                 # 20 ms at 16 kHz, the live block size
 CHUNK_S = 30.0              # negative stream generated and fed in chunks of this length
 MATCH_S = 1.0               # a detection within this long after a word's end belongs to it
 SWEEP = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+POSITIVE_CHUNK = 20         # positive words per noise condition
 UNSEEN_WORDS = 2000         # distinct negative words, each spoken once
 RATE = 16000
 
@@ -52,10 +55,12 @@ def _place(clips: list[np.ndarray], gaps: np.ndarray, rng, snr_db: tuple) -> tup
     return speech, ends, rms
 
 
-def _noisy(speech: np.ndarray, rms: float, rng, babble: list[np.ndarray], snr_db: tuple) -> np.ndarray:
+def _noisy(speech: np.ndarray, rms: float, rng, babble: list[np.ndarray], snr_db: tuple) -> tuple[np.ndarray, str]:
+    """The speech in one random noise kind at a random SNR, and that condition ("babble 12 dB")."""
     kind = NOISE_KINDS[rng.integers(len(NOISE_KINDS))]
-    x = speech + noise(kind, len(speech), rng, babble, RATE) * rms * 10 ** (-rng.uniform(*snr_db) / 20)
-    return (x / max(1.0, np.abs(x).max())).astype(np.float32)
+    snr = rng.uniform(*snr_db)
+    x = speech + noise(kind, len(speech), rng, babble, RATE) * rms * 10 ** (-snr / 20)
+    return (x / max(1.0, np.abs(x).max())).astype(np.float32), f"{kind} {snr:.0f} dB"
 
 
 def _stream(spotter: KeywordSpotter, x: np.ndarray) -> tuple[np.ndarray, float]:
@@ -68,19 +73,28 @@ def _stream(spotter: KeywordSpotter, x: np.ndarray) -> tuple[np.ndarray, float]:
     return np.concatenate(posts), t
 
 
-def positives(spotter, corpus, idx, rng, babble, n: int) -> tuple[np.ndarray, list, list]:
+def positives(spotter, corpus, idx, rng, babble, n: int) -> tuple[np.ndarray, list, list, list]:
+    """Held-out keyword utterances 1.2-2.0 s apart, in chunks of POSITIVE_CHUNK words, each chunk in its
+    own noise kind and SNR, streamed as one continuous signal."""
     pick = rng.choice(idx, size=min(n, len(idx)), replace=False)
-    clips = [clip(corpus, i) for i in pick]
-    speech, ends, rms = _place(clips, rng.uniform(1.2, 2.0, len(clips)), rng, (10, 30))
-    x = _noisy(speech, rms, rng, babble, (10.0, 30.0))
-    posts, _ = _stream(spotter, x)
-    return posts, ends, [str(corpus["word"][i]) for i in pick]
+    xs, ends, conditions, offset = [], [], [], 0.0
+    for a in range(0, len(pick), POSITIVE_CHUNK):
+        clips = [clip(corpus, i) for i in pick[a:a + POSITIVE_CHUNK]]
+        speech, chunk_ends, rms = _place(clips, rng.uniform(1.2, 2.0, len(clips)), rng, (10, 30))
+        x, condition = _noisy(speech, rms, rng, babble, (10.0, 30.0))
+        xs.append(x)
+        ends += [offset + e for e in chunk_ends]
+        conditions += [condition] * len(clips)
+        offset += len(xs[-1]) / RATE
+    posts, _ = _stream(spotter, np.concatenate(xs))
+    return posts, ends, [str(corpus["word"][i]) for i in pick], conditions
 
 
-def score_positives(events, ends, words) -> dict:
-    hits, wrong, latency, used = 0, 0, [], set()
+def score_positives(events, ends, words, conditions=None) -> dict:
+    hits, wrong, latency, used, hit = 0, 0, [], set(), []
     for end, word in zip(ends, words):
         near = [e for e in events if end - 0.2 <= e.t <= end + MATCH_S and id(e) not in used]
+        hit.append(bool(near) and near[0].keyword == word)
         if not near:
             continue
         used.add(id(near[0]))
@@ -90,65 +104,90 @@ def score_positives(events, ends, words) -> dict:
         else:
             wrong += 1
     n = len(words)
+    by_noise = {}
+    for kind in sorted({c.split()[0] for c in conditions or []}):
+        mine = [h for h, c in zip(hit, conditions) if c.split()[0] == kind]
+        by_noise[kind] = {"accuracy": sum(mine) / len(mine), "utterances": len(mine)}
     lat = np.array(latency) if latency else np.zeros(1)
     return {"utterances": n, "accuracy": hits / n, "wrong_keyword": wrong / n, "missed": (n - hits - wrong) / n,
             "extra_events": len(events) - len(used), "latency_ms_p50": float(np.percentile(lat, 50)),
-            "latency_ms_p90": float(np.percentile(lat, 90)), "latency_ms_max": float(lat.max())}
+            "latency_ms_p90": float(np.percentile(lat, 90)), "latency_ms_max": float(lat.max()),
+            **({"accuracy_by_noise": by_noise} if by_noise else {})}
 
 
-def unseen_words(cfg: Config, corpus: dict, count: int, seed: int) -> list[np.ndarray]:
-    """Dictionary words that are in no training clip, spoken by held-out voices (cached in data_dir):
-    negatives the model has heard neither in those words nor in those voices."""
-    path = Path(cfg.data_dir) / f"bench-unseen-{_corpus_key(cfg)}-{count}-{seed}.npz"
+def unseen_words(cfg: Config, corpus: dict, count: int, seed: int) -> tuple[list[str], list[np.ndarray]]:
+    """Words from the dictionary's evaluation tenth (training/kws/synth.py: evaluation_word), so in
+    no training clip, spoken by held-out voices (cached in data_dir): negatives the model has heard
+    neither in those words nor in those voices."""
+    path = Path(cfg.data_dir) / f"bench-evaluation-words-{'-'.join(sorted(cfg.vocabulary))}-{count}-{seed}.npz"
+    rng = np.random.default_rng(seed)
+    pool = filler_words(count, rng, tuple(cfg.vocabulary), evaluation=True)
     if not path.is_file():
-        rng = np.random.default_rng(seed)
-        vocabulary = tuple(cfg.vocabulary)
-        known = set(corpus["word"].tolist())
-        pool = [w for w in filler_words(len(known) + 4 * count, rng, vocabulary) if w not in known]
         voices = [v for v in all_voices() if v.held_out]
-        jobs = [(w, voices[rng.integers(len(voices))], *rng.uniform([0.75, 0.15], [1.35, 0.85]))
-                for w in pool[:count]]
+        jobs = [(w, voices[rng.integers(len(voices))], *rng.uniform([0.75, 0.15], [1.35, 0.85])) for w in pool]
         with ThreadPoolExecutor(2) as pool_:
             clips = list(progress(pool_.map(lambda j: synthesise(*j), jobs), total=len(jobs), desc="unseen words"))
-        clips = [c for c in clips if len(c)]
-        np.savez(path, audio=np.concatenate(clips), offsets=np.cumsum([0] + [len(c) for c in clips]))
+        kept = [i for i, c in enumerate(clips) if len(c)]
+        np.savez(path, audio=np.concatenate([clips[i] for i in kept]), words=np.array([pool[i] for i in kept]),
+                 offsets=np.cumsum([0] + [len(clips[i]) for i in kept]))
     with np.load(path) as d:
         audio, offsets = d["audio"], d["offsets"]
-    return [audio[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
+        words = d["words"].tolist()
+    return words, [audio[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
 
 
-def negatives(spotter, words: list[np.ndarray], rng, babble, hours: float) -> tuple[np.ndarray, float, float]:
-    posts, compute, audio_s = [], 0.0, 0.0
+def negatives(spotter, words: list[np.ndarray], rng, babble, hours: float) -> tuple[np.ndarray, float, float, list]:
+    """Posteriors of the negative stream, compute seconds, audio seconds, and (start s, end s, word index)
+    of every word placed in it, so that false accepts can be traced to the words that caused them."""
+    posts, compute, audio_s, placed = [], 0.0, 0.0, []
     bar = progress(total=int(hours * 3600), desc="negative stream (audio s)")
     while audio_s < hours * 3600:
-        clips, gaps = [], []
-        while sum(len(c) for c in clips) / RATE + sum(gaps) < CHUNK_S * 0.8:
-            clips.append(words[rng.integers(len(words))])
+        picks, gaps = [], []
+        while sum(len(words[i]) for i in picks) / RATE + sum(gaps) < CHUNK_S * 0.8:
+            picks.append(int(rng.integers(len(words))))
             gaps.append(rng.uniform(0.05, 0.25) if rng.random() < 0.7 else rng.uniform(0.5, 3.0))
         if rng.random() < 0.2:   # noise-only stretches
-            clips = []
-        speech, _, rms = _place(clips, np.array(gaps[:len(clips)]), rng, (5, 30)) if clips else (
+            picks = []
+        clips = [words[i] for i in picks]
+        speech, ends, rms = _place(clips, np.array(gaps[:len(clips)]), rng, (5, 30)) if clips else (
             np.zeros(int(CHUNK_S * RATE), np.float32), [], 0.05)
-        x = _noisy(speech, rms, rng, babble, (5.0, 30.0))
+        placed += [(audio_s + end - len(c) / RATE, audio_s + end, i) for c, end, i in zip(clips, ends, picks)]
+        x, _ = _noisy(speech, rms, rng, babble, (5.0, 30.0))
         p, t = _stream(spotter, x)
         posts.append(p)
         compute += t
         audio_s += len(x) / RATE
         bar.update(len(x) / RATE)
     bar.close()
-    return np.concatenate(posts), compute, audio_s
+    return np.concatenate(posts), compute, audio_s, placed
 
 
-def sweep_thresholds(spotter, hold: int, pos_posts, ends, words, neg_posts, audio_s: float) -> dict:
+def culprits(events, placed: list, names: list[str], top: int = 20) -> dict:
+    """The words most false accepts followed: each event goes to the last word that started before it
+    and ended at most MATCH_S earlier; "(noise)" when there is none."""
+    starts = np.array([p[0] for p in placed]) if placed else np.zeros(0)
+    counts: dict[str, int] = {}
+    for e in events:
+        k = int(np.searchsorted(starts, e.t, side="right")) - 1
+        word = names[placed[k][2]] if k >= 0 and e.t <= placed[k][1] + MATCH_S else "(noise)"
+        key = f"{word}->{e.keyword}"
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1])[:top])
+
+
+def sweep_thresholds(spotter, hold: int, pos_posts, ends, words, conditions, neg_posts, audio_s: float,
+                     placed: list, names: list[str]) -> dict:
     """Every threshold of SWEEP, replayed through the detector's decisions with ``hold`` frames."""
     spotter.hold = hold
     sweep = {}
     for th in SWEEP:
         spotter.thresholds[:] = th
-        pos = score_positives(spotter.replay(pos_posts), ends, words)
-        fa = [d.keyword for d in spotter.replay(neg_posts)]
+        pos = score_positives(spotter.replay(pos_posts), ends, words, conditions)
+        fa_events = spotter.replay(neg_posts)
+        fa = [d.keyword for d in fa_events]
         sweep[th] = {**pos, "false_accepts": len(fa), "false_accepts_per_hour": len(fa) / (audio_s / 3600),
-                     "false_accepts_by_keyword": {k: fa.count(k) for k in sorted(set(fa), key=fa.count, reverse=True)}}
+                     "false_accepts_by_keyword": {k: fa.count(k) for k in sorted(set(fa), key=fa.count, reverse=True)},
+                     "false_accepts_by_word": culprits(fa_events, placed, names)}
     return sweep
 
 
@@ -156,7 +195,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="pipeline/models/kws.onnx")
     ap.add_argument("--hours", type=float, default=1.0, help="negative stream length")
-    ap.add_argument("--positives", type=int, default=600, help="held-out keyword utterances")
+    ap.add_argument("--positives", type=int, default=1500, help="held-out keyword utterances")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="", help="write the figures here as JSON")
     ap.add_argument("--holds", type=lambda s: [int(x) for x in s.split(",")], default=[1],
@@ -174,14 +213,19 @@ def main(argv=None) -> int:
     babble = [clip(corpus, i) for i in rng.choice(fillers, 200, replace=False)]
     engine = Engine(args.model, EngineConfig(warmup_runs=5, cpu=replace(CpuOptions(), intra_op_threads=1)))
     spotter = KeywordSpotter(engine)
-    pos_posts, ends, words = positives(spotter, corpus, np.flatnonzero(held & is_kw), rng, babble, args.positives)
+    pos_posts, ends, words, conditions = positives(spotter, corpus, np.flatnonzero(held & is_kw), rng, babble, args.positives)
     spotter.reset()
-    unseen = unseen_words(cfg, corpus, UNSEEN_WORDS, args.seed)
-    neg_posts, compute, audio_s = negatives(spotter, unseen, rng, babble, args.hours)
-    sweeps = {hold: sweep_thresholds(spotter, hold, pos_posts, ends, words, neg_posts, audio_s)
+    unseen_names, unseen = unseen_words(cfg, corpus, UNSEEN_WORDS, args.seed)
+    trained = sorted(set(unseen_names) & set(corpus["word"].tolist()))
+    if trained:   # only a corpus built before the dictionary was split can hold any
+        print(f"warning: {len(trained)} negative words are in the training corpus, e.g. {trained[:5]}")
+    neg_posts, compute, audio_s, placed = negatives(spotter, unseen, rng, babble, args.hours)
+    sweeps = {hold: sweep_thresholds(spotter, hold, pos_posts, ends, words, conditions, neg_posts, audio_s,
+                                    placed, unseen_names)
               for hold in args.holds}
     result = {"model": args.model, "negative_hours": audio_s / 3600,
-              "negative_words": f"{len(unseen)} dictionary words in no training clip, held-out voices",
+              "negative_words": f"{len(unseen)} words of the dictionary's evaluation tenth "
+                                f"({len(trained)} of them in the training corpus), held-out voices",
               "real_time_factor": compute / audio_s,
               "protocol": {"block_ms": BLOCK / RATE * 1000, "threads": 1, "provider": engine.provider,
                            "warmup_runs": 5, "replay": "as fast as possible", "seed": args.seed,
@@ -250,8 +294,17 @@ def card_section(result: dict, threshold: float) -> str:
             f"Shipped threshold: {threshold}, held for {result.get('hold_frames', 1)} frame(s). Negative stream: "
             f"{result['negative_hours']:.2f} h of {result['negative_words']}, in noise. Real-time factor (1 thread): {result['real_time_factor']:.4f}."
             "\n\n"
+            + _culprit_line(result["sweep"][threshold]) +
             "```json\n" + json.dumps(result["protocol"], indent=1) + "\n```\n\n" + "\n".join(rows)
             + "\n\n## Targets (issue 3)\n\n" + "\n".join(targets) + "\n")
+
+
+def _culprit_line(at: dict) -> str:
+    words = at.get("false_accepts_by_word")
+    if not words:
+        return ""
+    return ("Words behind most false accepts at this threshold (word->keyword: count): "
+            + ", ".join(f"{k}: {v}" for k, v in words.items()) + ".\n\n")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from pipeline.engine import Engine
 from pipeline.kws.detector import KeywordSpotter, detect_clip
 from pipeline.sources.audio import read_wav
 from tests.kws.paths import FIXTURES
+from training.kws.synth import evaluation_word
 
 pytestmark = pytest.mark.torch
 
@@ -49,3 +50,29 @@ def test_tiny_kws_trains_exports_and_streams(tmp_path):
     assert res["logits"].shape == (3, 7, 4) and res["hn"].shape == (1, 3, 16)
     samples, rate = read_wav(FIXTURES / "yes_en-us_f3.wav")
     detect_clip(KeywordSpotter(engine), samples, rate)   # runs end to end (a 18-step model decides little)
+
+    # hard-negative mining over the tiny run's corpus: threshold 0 makes every word fire, so the list
+    # must hold exactly words that are neither in the corpus nor reserved for evaluation
+    mined = tmp_path / "hard.txt"
+    proc = subprocess.run([sys.executable, "-m", "export.kws_mine", "--model", str(out / "kws.onnx"), "--out",
+                           str(mined), "--config", str(run / "config.json"), "--limit", "30", "--threshold", "0"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    words = mined.read_text().split()
+    corpus = np.load(next((tmp_path / "data").glob("corpus-*.npz")))
+    assert 5 <= len(words) <= 30 and not set(words) & set(corpus["word"].tolist())
+    assert not any(evaluation_word(w) for w in words)
+
+
+def test_dictionary_split_keeps_evaluation_words_out_of_training(tmp_path):
+    from training.kws.synth import KEYWORDS, _dictionary, confusable_words, filler_words
+    from training.kws.train import Config, _hard_negatives
+    rng = np.random.default_rng(0)
+    train, held = filler_words(3000, rng, KEYWORDS), filler_words(500, rng, KEYWORDS, evaluation=True)
+    assert not any(map(evaluation_word, train + confusable_words(KEYWORDS))) and all(map(evaluation_word, held))
+    words = _dictionary()
+    assert 0.09 < sum(map(evaluation_word, words)) / len(words) < 0.11
+    listed = tmp_path / "hard.txt"
+    listed.write_text(f"{train[0]}\n{held[0]}\n")
+    with pytest.raises(ValueError, match=held[0]):
+        _hard_negatives(Config(hard_negatives=str(listed)))

@@ -2,7 +2,8 @@
 
 A sequence is ``seq_s`` seconds of background noise (white, pink, brown, mains hum or
 babble of other utterances, at a random SNR; sometimes none at all, as from a muted or
-virtual device) holding zero to three utterances, each with random gain, speed
+virtual device, or starting mid-sequence) holding zero to three utterances or a phrase of
+several non-keyword words, each with random gain, speed
 perturbation and sometimes room reverb; keywords are sometimes preceded by a filler
 word, so they occur inside longer phrases. The first utterance starts anywhere in the
 sequence, so words are seen after any amount of preceding audio up to ``seq_s``: the
@@ -42,6 +43,8 @@ class Mix:
     p_phrase: float = 0.35        # keyword preceded by a filler word
     p_second: float = 0.3         # a second utterance in the same sequence (and a third, as often again)
     p_clean: float = 0.0          # no background noise: digital silence around the words
+    max_phrase: int = 1           # non-keyword sequences run 1..max_phrase filler words together
+    p_step: float = 0.0           # the background starts mid-sequence (a muted input coming alive)
 
 
 def noise(kind: str, n: int, rng: np.random.Generator, babble_pool: list[np.ndarray], rate: int) -> np.ndarray:
@@ -112,7 +115,10 @@ def compose(parts: list[tuple[np.ndarray, int]], n_classes_silence: int, unknown
     if rng.random() >= mix.p_clean:
         kind = NOISE_KINDS[rng.integers(len(NOISE_KINDS))]
         snr = rng.uniform(*mix.snr_db)
-        x = speech + noise(kind, n, rng, babble_pool, rate) * speech_rms * 10 ** (-snr / 20)
+        background = noise(kind, n, rng, babble_pool, rate) * speech_rms * 10 ** (-snr / 20)
+        if rng.random() < mix.p_step:
+            background[:int(rng.uniform(0, 0.6) * n)] = 0.0
+        x = speech + background
     x *= 10 ** (rng.uniform(*mix.level_db) / 20) / (np.abs(x).max() + 1e-9)
     return x.astype(np.float32), labels
 
@@ -136,8 +142,8 @@ def make_sequences(corpus: dict, indices: np.ndarray, count: int, labels: list[s
                 parts.append((clip(corpus, rng.choice(filler_idx)), unknown))
             k = rng.choice(keyword_idx)
             parts.append((clip(corpus, k), index[corpus["word"][k]]))
-        elif r < 0.92:
-            parts.append((clip(corpus, rng.choice(filler_idx)), unknown))
+        elif r < 0.92:   # other speech: one word or a few run together
+            parts += [(clip(corpus, i), unknown) for i in rng.choice(filler_idx, rng.integers(1, mix.max_phrase + 1))]
         for p_more in (mix.p_second, mix.p_second ** 2):
             if parts and rng.random() < p_more:
                 pick = rng.choice(keyword_idx if rng.random() < 0.5 else filler_idx)

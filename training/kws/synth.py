@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import subprocess
 import wave
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,9 +102,18 @@ def _extends(word: str, vocabulary: tuple[str, ...]) -> bool:
     return any((word.startswith(k) or word.endswith(k)) and len(word) <= len(k) + 2 for k in vocabulary)
 
 
-def filler_words(count: int, rng: np.random.Generator, vocabulary: tuple[str, ...]) -> list[str]:
-    """Ordinary words from the system dictionary, excluding the vocabulary and words that extend it."""
-    pool = [w for w in _dictionary() if not _extends(w, vocabulary)]
+def evaluation_word(word: str) -> bool:
+    """One dictionary word in ten, fixed by a checksum of its spelling, is reserved for evaluation:
+    never a training filler and never mined as a hard negative, so that choosing hard training
+    words cannot make the words left for the benchmark easier."""
+    return zlib.crc32(word.encode()) % 10 == 0
+
+
+def filler_words(count: int, rng: np.random.Generator, vocabulary: tuple[str, ...],
+                 evaluation: bool = False) -> list[str]:
+    """Ordinary words from the system dictionary, excluding the vocabulary and words that extend it,
+    from the training part of the dictionary or (``evaluation``) the reserved tenth."""
+    pool = [w for w in _dictionary() if not _extends(w, vocabulary) and evaluation_word(w) == evaluation]
     return list(rng.choice(pool, size=count, replace=False))
 
 
@@ -118,11 +128,11 @@ def confusable_words(vocabulary: tuple[str, ...]) -> list[str]:
     """Dictionary words one letter away from a keyword ("lock": block, clock, luck, look): the
     near misses that make a spotter fire on ordinary speech, kept as hard _unknown_ examples."""
     return [w for w in _dictionary() if w not in vocabulary and not _extends(w, vocabulary)
-            and any(_one_edit(w, k) for k in vocabulary)]
+            and not evaluation_word(w) and any(_one_edit(w, k) for k in vocabulary)]
 
 
 def build_corpus(vocabulary: tuple[str, ...], per_word_voice: int, n_fillers: int, filler_per_word: int,
-                 seed: int, confusables: bool = False, workers: int = 2) -> dict:
+                 seed: int, confusables: bool = False, extra_fillers: list[str] = (), workers: int = 2) -> dict:
     """All clips as one dict of arrays: audio (concatenated int16), offsets, word, voice, held_out."""
     rng = np.random.default_rng(seed)
     voices = all_voices()
@@ -134,6 +144,7 @@ def build_corpus(vocabulary: tuple[str, ...], per_word_voice: int, n_fillers: in
     fillers = filler_words(n_fillers, rng, vocabulary)
     if confusables:
         fillers += [w for w in confusable_words(vocabulary) if w not in fillers]
+    fillers += [w for w in dict.fromkeys(extra_fillers) if w not in fillers]
     for word in fillers:
         jobs += [(word, voices[i]) for i in rng.choice(len(voices), size=filler_per_word, replace=False)]
     params = rng.uniform([0.75, 0.15], [1.35, 0.85], size=(len(jobs), 2))

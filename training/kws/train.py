@@ -17,7 +17,7 @@ from pipeline.config.loader import option, to_dict
 from pipeline.preprocess.audio import default_spec
 from training.common import RunDir, confusion_matrix, progress, set_seed
 from training.kws.data import IGNORE, SILENCE, UNKNOWN, Mix, make_sequences
-from training.kws.synth import KEYWORDS, load_or_build
+from training.kws.synth import KEYWORDS, evaluation_word, load_or_build
 
 
 @dataclass(kw_only=True)
@@ -26,19 +26,23 @@ class Config:
     seed: int = option(0, "Random seed for synthesis, mixing and training.")
     data_dir: str = option("/work/data/kws", "Where the synthesised corpus is cached (large; not in git).")
     per_word_voice: int = option(6, "Utterances per keyword per espeak voice+variant (x3 for flite voices).")
-    fillers: int = option(3000, "Distinct non-keyword words for _unknown_ and babble.")
-    filler_voices: int = option(4, "Voices each filler word is spoken in.")
+    fillers: int = option(12000, "Distinct non-keyword words for _unknown_ and babble.")
+    filler_voices: int = option(3, "Voices each filler word is spoken in.")
     confusables: bool = option(True, "Add dictionary words one letter from a keyword (block, clock, ...) as "
                                      "hard _unknown_ fillers.")
-    train_sequences: int = option(30000, "Augmented training sequences (built once, cached in data_dir).")
+    hard_negatives: str = option("", "A word list (one per line, e.g. from `python -m export.kws_mine`) added "
+                                     "to the fillers as hard _unknown_ examples; empty: none.")
+    train_sequences: int = option(40000, "Augmented training sequences (built once, cached in data_dir).")
     test_sequences: int = option(1500, "Augmented sequences from held-out voices for evaluation.")
     seq_s: float = option(3.0, "Sequence length in seconds; the runtime resets each stream after this.")
     p_second: float = option(0.4, "Chance of a second word in a sequence (a third: its square).")
     p_clean: float = option(0.1, "Share of sequences without background noise (digital silence between words).")
+    max_phrase: int = option(4, "Non-keyword sequences hold 1 to this many filler words run together.")
+    p_step: float = option(0.15, "Share of sequences whose background noise starts mid-sequence (a level step).")
     label_span: int = option(20, "Frames after a keyword's end that are labelled with it.")
     hidden: int = option(128, "LSTM hidden size.")
     layers: int = option(1, "LSTM layers (1 or 2).")
-    epochs: int = option(20, "Passes over the training sequences.")
+    epochs: int = option(15, "Passes over the training sequences.")
     max_steps: int = option(0, "Stop after this many optimiser steps (0: no limit; CI uses a few).")
     batch: int = option(64, "Sequences per step.")
     lr: float = option(3e-3, "Adam learning rate (cosine-decayed).")
@@ -130,11 +134,13 @@ def build_data(cfg: Config):
     corpus = load_or_build(Path(cfg.data_dir) / f"corpus-{_corpus_key(cfg)}.npz",
                            vocabulary=tuple(cfg.vocabulary), per_word_voice=cfg.per_word_voice,
                            n_fillers=cfg.fillers, filler_per_word=cfg.filler_voices, seed=cfg.seed,
-                           confusables=cfg.confusables)
+                           confusables=cfg.confusables, extra_fillers=_hard_negatives(cfg))
     held = corpus["held_out"]
-    mix = Mix(seq_s=cfg.seq_s, label_span=cfg.label_span, p_second=cfg.p_second, p_clean=cfg.p_clean)
+    mix = Mix(seq_s=cfg.seq_s, label_span=cfg.label_span, p_second=cfg.p_second, p_clean=cfg.p_clean,
+              max_phrase=cfg.max_phrase, p_step=cfg.p_step)
     names = label_names(cfg)
-    test_mix = Mix(seq_s=cfg.seq_s, label_span=cfg.label_span, p_second=0.0, p_clean=cfg.p_clean)
+    test_mix = Mix(seq_s=cfg.seq_s, label_span=cfg.label_span, p_second=0.0, p_clean=cfg.p_clean,
+                   max_phrase=cfg.max_phrase, p_step=cfg.p_step)
     train = _cached(cfg, "train", lambda: make_sequences(corpus, np.flatnonzero(~held), cfg.train_sequences, names,
                                                          mix, cfg.seed + 1, "mixing train"))
     test = _cached(cfg, "test", lambda: make_sequences(corpus, np.flatnonzero(held), cfg.test_sequences, names,
@@ -147,7 +153,7 @@ def _cached(cfg: Config, part: str, make):
     """Mixed sequences are deterministic for the config, so they are kept next to the corpus."""
     count = cfg.train_sequences if part == "train" else cfg.test_sequences
     path = Path(cfg.data_dir) / (f"{part}-{_corpus_key(cfg)}-{count}-{cfg.seq_s}-{cfg.label_span}-"
-                                 f"{cfg.p_second}-{cfg.p_clean}.npz")
+                                 f"{cfg.p_second}-{cfg.p_clean}-{cfg.max_phrase}-{cfg.p_step}.npz")
     if path.is_file():
         with np.load(path) as d:
             return d["x"], d["y"]
@@ -156,10 +162,24 @@ def _cached(cfg: Config, part: str, make):
     return x, y
 
 
+def _hard_negatives(cfg: Config) -> list[str]:
+    if not cfg.hard_negatives:
+        return []
+    path = Path(cfg.hard_negatives)
+    if not path.is_file():
+        raise FileNotFoundError(f"hard_negatives: no word list at {path}")
+    words = [w.strip().lower() for w in path.read_text().split()]
+    bad = [w for w in words if w in cfg.vocabulary or evaluation_word(w)]
+    if bad:
+        raise ValueError(f"hard_negatives: {path} holds keywords or reserved evaluation words: {bad[:10]}")
+    return words
+
+
 def _corpus_key(cfg: Config) -> str:
     import hashlib
     key = f"{sorted(cfg.vocabulary)}-{cfg.per_word_voice}-{cfg.fillers}-{cfg.filler_voices}-{cfg.seed}"
     key += "-confusables" if cfg.confusables else ""
+    key += f"-hard{_hard_negatives(cfg)}" if cfg.hard_negatives else ""
     return hashlib.sha1(key.encode()).hexdigest()[:10]
 
 
