@@ -67,8 +67,7 @@ class KeywordSpotter:
         if unknown:
             raise ContractError(f"thresholds for {sorted(unknown)}: not keywords of model '{c.name}' "
                                 f"({self.keywords})")
-        default = self.options.threshold or float(c.params["threshold"])
-        self.thresholds = np.array([float(self.options.thresholds.get(k, default)) for k in self.keywords])
+        self.thresholds = np.array([self._threshold(k) for k in self.keywords])
         self.kw_index = np.array([self.labels.index(k) for k in self.keywords])
         self.smooth = int(self.options.smooth_frames or c.params["smooth_frames"])
         self.hold = int(self.options.hold_frames or c.params.get("hold_frames", 1))
@@ -80,6 +79,15 @@ class KeywordSpotter:
         self.window, self.hop = frame_sizes(self.spec)
         self.features = StreamingLogMel(self.spec)
         self.reset()
+
+    def _threshold(self, keyword: str) -> float:
+        """Most specific first: this keyword's option, the global option, the contract's value for
+        this keyword (chosen per keyword by the benchmark), the contract's global value."""
+        if keyword in self.options.thresholds:
+            return float(self.options.thresholds[keyword])
+        if self.options.threshold:
+            return float(self.options.threshold)
+        return float(self.contract.params.get("thresholds", {}).get(keyword, self.contract.params["threshold"]))
 
     def reset(self) -> None:
         self.features.reset()

@@ -30,8 +30,10 @@ class Config:
     filler_voices: int = option(3, "Voices each filler word is spoken in.")
     confusables: bool = option(True, "Add dictionary words one letter from a keyword (block, clock, ...) as "
                                      "hard _unknown_ fillers.")
-    hard_negatives: str = option("", "A word list (one per line, e.g. from `python -m export.kws_mine`) added "
-                                     "to the fillers as hard _unknown_ examples; empty: none.")
+    hard_negatives: str = option("default", "Words added to the fillers as hard _unknown_ examples: a word list "
+                                 "(one per line, e.g. from `python -m export.kws_mine`); 'default' is the list "
+                                 "mined for the default commands (training/kws/hard_negatives.txt), used only "
+                                 "with the default vocabulary; empty: none.")
     train_sequences: int = option(40000, "Augmented training sequences (built once, cached in data_dir).")
     test_sequences: int = option(1500, "Augmented sequences from held-out voices for evaluation.")
     seq_s: float = option(3.0, "Sequence length in seconds; the runtime resets each stream after this.")
@@ -162,10 +164,16 @@ def _cached(cfg: Config, part: str, make):
     return x, y
 
 
+DEFAULT_HARD_NEGATIVES = Path(__file__).with_name("hard_negatives.txt")
+
+
 def _hard_negatives(cfg: Config) -> list[str]:
-    if not cfg.hard_negatives:
+    if cfg.hard_negatives == "default" and list(cfg.vocabulary) == list(KEYWORDS):
+        path = DEFAULT_HARD_NEGATIVES
+    elif cfg.hard_negatives in ("", "default"):
         return []
-    path = Path(cfg.hard_negatives)
+    else:
+        path = Path(cfg.hard_negatives)
     if not path.is_file():
         raise FileNotFoundError(f"hard_negatives: no word list at {path}")
     words = [w.strip().lower() for w in path.read_text().split()]
@@ -179,7 +187,8 @@ def _corpus_key(cfg: Config) -> str:
     import hashlib
     key = f"{sorted(cfg.vocabulary)}-{cfg.per_word_voice}-{cfg.fillers}-{cfg.filler_voices}-{cfg.seed}"
     key += "-confusables" if cfg.confusables else ""
-    key += f"-hard{_hard_negatives(cfg)}" if cfg.hard_negatives else ""
+    hard = _hard_negatives(cfg)
+    key += f"-hard{hard}" if hard else ""
     return hashlib.sha1(key.encode()).hexdigest()[:10]
 
 
