@@ -316,9 +316,12 @@ TARGETS = {"accuracy": 0.95, "false_accepts_per_hour": 0.5, "real_time_factor": 
 
 def card_section(result: dict, threshold: float) -> str:
     """The sweep table and the issue's targets next to what was measured at the shipped threshold."""
-    rows = ["| threshold | accuracy | wrong | missed | FA/h | latency p50 / p90 ms |", "|---|---|---|---|---|---|"]
+    kinds = sorted(next(iter(result["sweep"].values())).get("accuracy_by_noise", {}))
+    rows = ["| threshold | accuracy | wrong | missed | FA/h | latency p50 / p90 ms | accuracy in " + " / ".join(kinds)
+            + " |", "|---|---|---|---|---|---|---|"]
     rows += [f"| {t} | {r['accuracy']:.3f} | {r['wrong_keyword']:.3f} | {r['missed']:.3f} | "
-             f"{r['false_accepts_per_hour']:.2f} | {r['latency_ms_p50']:.0f} / {r['latency_ms_p90']:.0f} |"
+             f"{r['false_accepts_per_hour']:.2f} | {r['latency_ms_p50']:.0f} / {r['latency_ms_p90']:.0f} | "
+             + " / ".join(f"{r['accuracy_by_noise'][k]['accuracy']:.2f}" for k in kinds) + " |"
              for t, r in result["sweep"].items()]
     per_keyword = result.get("per_keyword")
     at = {**(per_keyword or result["sweep"][threshold]), "real_time_factor": result["real_time_factor"]}

@@ -45,9 +45,9 @@ def test_tiny_kws_trains_exports_and_streams(tmp_path):
     assert set(c.metrics["held_out"]) == {"fp32", "int8"}
     assert (out / "kws.md").read_text().count("Held-out accuracy") == 1
     # dynamic batch and time axes, state in and out
-    res = engine.run({"features": np.zeros((3, 7, 40), np.float32), "h0": np.zeros((1, 3, 16), np.float32),
-                      "c0": np.zeros((1, 3, 16), np.float32)})
-    assert res["logits"].shape == (3, 7, 4) and res["hn"].shape == (1, 3, 16)
+    res = engine.run({"features": np.zeros((3, 7, 40), np.float32), "h0": np.zeros((2, 3, 16), np.float32),
+                      "c0": np.zeros((2, 3, 16), np.float32)})
+    assert res["logits"].shape == (3, 7, 4) and res["hn"].shape == (2, 3, 16)
     samples, rate = read_wav(FIXTURES / "yes_en-us_f3.wav")
     detect_clip(KeywordSpotter(engine), samples, rate)   # runs end to end (a 18-step model decides little)
 

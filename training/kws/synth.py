@@ -35,7 +35,8 @@ KEYWORDS = ("unlock", "lock", "yes", "no", "stop", "go", "left", "right", "up", 
 SYNTH_PROVENANCE = ("synthesised offline with espeak-ng (GPL-3.0, voices en-us, en-gb, en-gb-x-rp, "
                     "en-gb-x-gbclan, en-us-nyc, en-gb-scotland, en-029, en-gb-x-gbcwmd with variants) and "
                     "flite (BSD-style; kal16, awb, slt, rms); filler words from wamerican (public domain "
-                    "word list); noise generated")
+                    "word list; one word in ten reserved for evaluation), including hard negatives mined "
+                    "by an earlier model (training/kws/hard_negatives.txt); noise generated")
 
 
 @dataclass(frozen=True)

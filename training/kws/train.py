@@ -43,7 +43,7 @@ class Config:
     p_step: float = option(0.15, "Share of sequences whose background noise starts mid-sequence (a level step).")
     label_span: int = option(20, "Frames after a keyword's end that are labelled with it.")
     hidden: int = option(128, "LSTM hidden size.")
-    layers: int = option(1, "LSTM layers (1 or 2).")
+    layers: int = option(2, "LSTM layers (1 or 2).")
     epochs: int = option(15, "Passes over the training sequences.")
     max_steps: int = option(0, "Stop after this many optimiser steps (0: no limit; CI uses a few).")
     batch: int = option(64, "Sequences per step.")
