@@ -47,12 +47,7 @@ def run(args) -> int:
                   f"end={d['end']:.2f}s latency={d['latency_ms']:.0f}ms", flush=True)
 
     runner = PipelineRunner(config, StageEnv(model_dirs=[], emit_fn=emit))
-    try:
-        runner.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        runner.stop()
+    runner.run_until_interrupted()
     stats = runner.source.stats()
     summary = {"samples": stats.get("samples", 0), "overflows": stats.get("overflows", 0),
                "overflowed_samples": stats.get("overflowed_samples", 0), "stage_ms": runner.stats()["stages"]["kws"]}

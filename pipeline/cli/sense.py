@@ -70,12 +70,7 @@ def run(args) -> int:
                                                  if k != "probabilities"), flush=True)
 
     runner = PipelineRunner(config, StageEnv(model_dirs=[], emit_fn=emit))
-    try:
-        runner.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        runner.stop()
+    runner.run_until_interrupted()
     stats = runner.source.stats()
     rejected = {k.removeprefix("rejected_"): v for k, v in stats.items() if k.startswith("rejected_")}
     summary = {"lines": stats.get("lines", 0), "samples": stats.get("samples", 0), "rejected": rejected,

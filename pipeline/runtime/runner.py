@@ -106,6 +106,8 @@ class PipelineRunner:
         self.busy_since: float | None = None  # set while a stage runs: the watchdog reads it
         self.current_stage = ""
         self._stop = threading.Event()
+        self.error: Exception | None = None    # what stopped the run on its thread, if anything
+        self._caller_reraises = False
         self._thread: threading.Thread | None = None
 
     def step(self, timeout: float = 0.5) -> ItemReport | None:
@@ -180,9 +182,11 @@ class PipelineRunner:
     def _guarded_run(self) -> None:
         try:
             self.run()
-        except Exception:  # keeps other pipelines alive; the daemon's watchdog sees no progress
-            log.exception("pipeline %s stopped on an error", self.config.name)
+        except Exception as exc:  # keeps other pipelines alive; the daemon's watchdog sees no progress
+            self.error = exc
             self.counters["crashes"] += 1
+            if not self._caller_reraises:
+                log.exception("pipeline %s stopped on an error", self.config.name)
 
     def stop(self, timeout: float = 2.0) -> None:
         self._stop.set()
@@ -195,6 +199,24 @@ class PipelineRunner:
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    def run_until_interrupted(self) -> None:
+        """Run on the runner's own thread until the source ends or Ctrl-C, then stop; an error that
+        stopped the run is raised here. The main thread only waits, so a KeyboardInterrupt lands
+        here and never inside the pipeline, where it can leave a lock held with a live audio
+        callback waiting on it (the suspected cause of `perceive listen` hanging after Ctrl-C once
+        in CI, with a command already printed)."""
+        self._caller_reraises = True
+        self.start()
+        try:
+            while self.running:
+                self._thread.join(0.1)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+        if self.error is not None:   # as if run() had raised it here
+            raise self.error
 
     def stats(self) -> dict:
         return {
