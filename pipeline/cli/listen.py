@@ -30,10 +30,12 @@ def run(args) -> int:
     from pipeline.config.loader import build
     from pipeline.runtime.runner import PipelineConfig, PipelineRunner
     from pipeline.runtime.stage import StageEnv
+    from pipeline.sources.audio import input_device
 
     if args.wav:
         source = {"type": "wav", "path": args.wav, "pace": "realtime" if args.realtime else "asap"}
-    else:
+    else:   # a device that is not there at all is an error now, not a source to retry forever
+        input_device(str(args.device))
         source = {"type": "microphone", "device": str(args.device)}
     stage = {"type": "kws", "model": args.model, "threshold": args.threshold, "gate_db": args.gate_db}
     config = build(PipelineConfig, {"name": "listen", "source": source, "stages": [stage]})

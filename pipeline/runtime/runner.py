@@ -203,9 +203,8 @@ class PipelineRunner:
     def run_until_interrupted(self) -> None:
         """Run on the runner's own thread until the source ends or Ctrl-C, then stop; an error that
         stopped the run is raised here. The main thread only waits, so a KeyboardInterrupt lands
-        here and never inside the pipeline, where it can leave a lock held with a live audio
-        callback waiting on it (the suspected cause of `perceive listen` hanging after Ctrl-C once
-        in CI, with a command already printed)."""
+        here and never inside the pipeline, where it could leave a lock held with a live audio
+        callback waiting on it."""
         self._caller_reraises = True
         self.start()
         try:

@@ -144,6 +144,21 @@ class MicrophoneConfig(SourceConfig, AudioOptions):
     device: str = option("", "Input device name (substring) or index; empty for the system default.")
 
 
+def input_device(name: str):
+    """(sounddevice module, device, its info) for an input device name substring or index ("" is
+    the system default); a clear SourceError naming the inputs there are if it does not exist."""
+    try:
+        import sounddevice as sd  # optional: perceive[audio]
+    except (ImportError, OSError) as exc:
+        raise SourceError(f"microphone unavailable: {exc} (install perceive[audio] and libportaudio2)")
+    device = int(name) if name.isdigit() else (name or None)
+    try:
+        return sd, device, sd.query_devices(device, kind="input")
+    except (ValueError, sd.PortAudioError) as exc:
+        names = [d["name"] for d in sd.query_devices() if d["max_input_channels"] > 0]
+        raise SourceError(f"audio input device '{name}' not found ({exc}); inputs here: {names}") from None
+
+
 @SOURCES.register("microphone", MicrophoneConfig)
 class MicrophoneSource(_AudioSource):
     live = True
@@ -154,17 +169,7 @@ class MicrophoneSource(_AudioSource):
         self._resample = None
 
     def _open(self) -> None:
-        try:
-            import sounddevice as sd  # optional: perceive[audio]
-        except (ImportError, OSError) as exc:
-            raise SourceError(f"microphone unavailable: {exc} (install perceive[audio] and libportaudio2)")
-        device = int(self.config.device) if self.config.device.isdigit() else (self.config.device or None)
-        try:
-            info = sd.query_devices(device, kind="input")
-        except (ValueError, sd.PortAudioError) as exc:
-            names = [d["name"] for d in sd.query_devices() if d["max_input_channels"] > 0]
-            raise SourceError(f"audio input device '{self.config.device}' not found ({exc}); "
-                              f"inputs here: {names}") from None
+        sd, device, info = input_device(self.config.device)
         rate = self.sample_rate
         try:
             sd.check_input_settings(device=device, samplerate=rate, channels=1, dtype="float32")

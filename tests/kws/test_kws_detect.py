@@ -151,3 +151,9 @@ def test_a_keyword_must_hold_its_threshold_for_hold_frames(spotter):
         assert [d.keyword for d in held] == ["stop"]
     finally:
         spotter.hold, spotter.thresholds[:] = saved
+
+
+def test_listen_on_a_device_that_does_not_exist_fails_at_once(capsys):
+    assert perceive(["listen", "--device", "no-such-microphone"]) == 2
+    err = capsys.readouterr().err
+    assert "no-such-microphone" in err and ("inputs here" in err or "microphone unavailable" in err), err
