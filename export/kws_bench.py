@@ -43,7 +43,7 @@ UNSEEN_WORDS = 2000         # distinct negative words, each spoken once
 RATE = 16000
 
 
-def _place(clips: list[np.ndarray], gaps: np.ndarray, rng, snr_db: tuple) -> tuple[np.ndarray, list[float]]:
+def _place(clips: list[np.ndarray], gaps: np.ndarray, rng) -> tuple[np.ndarray, list[float], float]:
     total = int(sum(len(c) for c in clips) + gaps.sum() * RATE) + RATE
     speech, ends, pos = np.zeros(total, np.float32), [], int(0.5 * RATE)
     for c, gap in zip(clips, gaps):
@@ -80,7 +80,7 @@ def positives(spotter, corpus, idx, rng, babble, n: int) -> tuple[np.ndarray, li
     xs, ends, conditions, offset = [], [], [], 0.0
     for a in range(0, len(pick), POSITIVE_CHUNK):
         clips = [clip(corpus, i) for i in pick[a:a + POSITIVE_CHUNK]]
-        speech, chunk_ends, rms = _place(clips, rng.uniform(1.2, 2.0, len(clips)), rng, (10, 30))
+        speech, chunk_ends, rms = _place(clips, rng.uniform(1.2, 2.0, len(clips)), rng)
         x, condition = _noisy(speech, rms, rng, babble, (10.0, 30.0))
         xs.append(x)
         ends += [offset + e for e in chunk_ends]
@@ -91,7 +91,7 @@ def positives(spotter, corpus, idx, rng, babble, n: int) -> tuple[np.ndarray, li
 
 
 def score_positives(events, ends, words, conditions=None) -> dict:
-    hits, wrong, latency, used, hit = 0, 0, [], set(), []
+    wrong, latency, used, hit = 0, [], set(), []
     for end, word in zip(ends, words):
         near = [e for e in events if end - 0.2 <= e.t <= end + MATCH_S and id(e) not in used]
         hit.append(bool(near) and near[0].keyword == word)
@@ -99,11 +99,10 @@ def score_positives(events, ends, words, conditions=None) -> dict:
             continue
         used.add(id(near[0]))
         if near[0].keyword == word:
-            hits += 1
             latency.append((near[0].t - end) * 1000)
         else:
             wrong += 1
-    n = len(words)
+    n, hits = len(words), sum(hit)
     by_noise = {}
     for kind in sorted({c.split()[0] for c in conditions or []}):
         mine = [h for h, c in zip(hit, conditions) if c.split()[0] == kind]
@@ -116,7 +115,7 @@ def score_positives(events, ends, words, conditions=None) -> dict:
             **({"accuracy_by_noise": by_noise} if by_noise else {})}
 
 
-def unseen_words(cfg: Config, corpus: dict, count: int, seed: int) -> tuple[list[str], list[np.ndarray]]:
+def unseen_words(cfg: Config, count: int, seed: int) -> tuple[list[str], list[np.ndarray]]:
     """Words from the dictionary's evaluation tenth (training/kws/synth.py: evaluation_word), so in
     no training clip, spoken by held-out voices (cached in data_dir): negatives the model has heard
     neither in those words nor in those voices."""
@@ -150,7 +149,7 @@ def negatives(spotter, words: list[np.ndarray], rng, babble, hours: float) -> tu
         if rng.random() < 0.2:   # noise-only stretches
             picks = []
         clips = [words[i] for i in picks]
-        speech, ends, rms = _place(clips, np.array(gaps[:len(clips)]), rng, (5, 30)) if clips else (
+        speech, ends, rms = _place(clips, np.array(gaps[:len(clips)]), rng) if clips else (
             np.zeros(int(CHUNK_S * RATE), np.float32), [], 0.05)
         placed += [(audio_s + end - len(c) / RATE, audio_s + end, i) for c, end, i in zip(clips, ends, picks)]
         x, _ = _noisy(speech, rms, rng, babble, (5.0, 30.0))
@@ -200,9 +199,10 @@ def sweep_thresholds(spotter, hold: int, *streams) -> dict:
 def per_keyword_thresholds(sweep: dict, keywords: list[str], target: float) -> dict[str, float]:
     """Thresholds per keyword from one sweep: start every keyword at the strictest threshold and,
     while the share of commands detected is below ``target``, lower the keyword whose next step
-    buys the most detections per added false accept. Per-keyword counts of a sweep stand in for
-    the joint replay (events of different keywords rarely interact); the caller measures the
-    result exactly."""
+    buys the most detections per added false accept. Per-keyword counts of a uniform sweep stand
+    in for the joint replay, which they only approximate (a wrong keyword firing first can block
+    the right one, so a keyword's hits need not rise as its threshold falls); the caller measures
+    the result exactly."""
     levels = sorted(sweep, reverse=True)
     total = sweep[levels[0]]["utterances"]
     hits = {k: [sweep[t]["hits_by_keyword"].get(k, [0, 0])[0] for t in levels] for k in keywords}
@@ -248,7 +248,7 @@ def main(argv=None) -> int:
     spotter = KeywordSpotter(engine)
     pos_posts, ends, words, conditions = positives(spotter, corpus, np.flatnonzero(held & is_kw), rng, babble, args.positives)
     spotter.reset()
-    unseen_names, unseen = unseen_words(cfg, corpus, UNSEEN_WORDS, args.seed)
+    unseen_names, unseen = unseen_words(cfg, UNSEEN_WORDS, args.seed)
     trained = sorted(set(unseen_names) & set(corpus["word"].tolist()))
     if trained:   # only a corpus built before the dictionary was split can hold any
         print(f"warning: {len(trained)} negative words are in the training corpus, e.g. {trained[:5]}")

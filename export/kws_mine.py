@@ -25,7 +25,7 @@ from pipeline.config.loader import build
 from pipeline.engine import CpuOptions, Engine, EngineConfig
 from pipeline.kws.detector import KeywordSpotter
 from training.common import progress
-from training.kws.synth import _dictionary, _extends, all_voices, clip, evaluation_word, load_or_build, synthesise
+from training.kws.synth import all_voices, clip, load_or_build, synthesise, training_words
 from training.kws.train import Config, _corpus_key
 
 CHUNK_WORDS = 40
@@ -33,8 +33,7 @@ CHUNK_WORDS = 40
 
 def candidates(cfg: Config, corpus: dict) -> list[str]:
     known = set(corpus["word"].tolist())
-    vocabulary = tuple(cfg.vocabulary)
-    return [w for w in _dictionary() if w not in known and not evaluation_word(w) and not _extends(w, vocabulary)]
+    return [w for w in training_words(tuple(cfg.vocabulary)) if w not in known]
 
 
 def mine(spotter: KeywordSpotter, words: list[str], rng, babble, threshold: float, hold: int) -> dict[str, int]:
@@ -49,7 +48,7 @@ def mine(spotter: KeywordSpotter, words: list[str], rng, babble, threshold: floa
             names = [j[0] for j in jobs[a:a + CHUNK_WORDS]]
             clips = list(pool.map(lambda j: synthesise(*j), jobs[a:a + CHUNK_WORDS]))
             keep = [i for i, c in enumerate(clips) if len(c)]
-            speech, ends, rms = _place([clips[i] for i in keep], rng.uniform(0.1, 0.4, len(keep)), rng, (10, 30))
+            speech, ends, rms = _place([clips[i] for i in keep], rng.uniform(0.1, 0.4, len(keep)), rng)
             x, _ = _noisy(speech, rms, rng, babble, (10.0, 30.0))
             spotter.reset()
             posts, _ = _stream(spotter, x)

@@ -118,6 +118,13 @@ def filler_words(count: int, rng: np.random.Generator, vocabulary: tuple[str, ..
     return list(rng.choice(pool, size=count, replace=False))
 
 
+def training_words(vocabulary: tuple[str, ...]) -> list[str]:
+    """Every dictionary word a model for ``vocabulary`` may train on: not a keyword, not one that
+    extends a keyword, not reserved for evaluation (the pool fillers and mined words come from)."""
+    return [w for w in _dictionary() if w not in vocabulary and not _extends(w, vocabulary)
+            and not evaluation_word(w)]
+
+
 def _one_edit(a: str, b: str) -> bool:
     if len(a) == len(b):
         return sum(x != y for x, y in zip(a, b)) == 1
@@ -128,8 +135,7 @@ def _one_edit(a: str, b: str) -> bool:
 def confusable_words(vocabulary: tuple[str, ...]) -> list[str]:
     """Dictionary words one letter away from a keyword ("lock": block, clock, luck, look): the
     near misses that make a spotter fire on ordinary speech, kept as hard _unknown_ examples."""
-    return [w for w in _dictionary() if w not in vocabulary and not _extends(w, vocabulary)
-            and not evaluation_word(w) and any(_one_edit(w, k) for k in vocabulary)]
+    return [w for w in training_words(vocabulary) if any(_one_edit(w, k) for k in vocabulary)]
 
 
 def build_corpus(vocabulary: tuple[str, ...], per_word_voice: int, n_fillers: int, filler_per_word: int,
