@@ -8,7 +8,7 @@ variants that never appear in training (training/kws/synth.py: HELD_OUT_*).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -141,8 +141,7 @@ def build_data(cfg: Config):
     mix = Mix(seq_s=cfg.seq_s, label_span=cfg.label_span, p_second=cfg.p_second, p_clean=cfg.p_clean,
               max_phrase=cfg.max_phrase, p_step=cfg.p_step)
     names = label_names(cfg)
-    test_mix = Mix(seq_s=cfg.seq_s, label_span=cfg.label_span, p_second=0.0, p_clean=cfg.p_clean,
-                   max_phrase=cfg.max_phrase, p_step=cfg.p_step)
+    test_mix = replace(mix, p_second=0.0)   # held-out sequences get no second or third utterance
     train = _cached(cfg, "train", lambda: make_sequences(corpus, np.flatnonzero(~held), cfg.train_sequences, names,
                                                          mix, cfg.seed + 1, "mixing train"))
     test = _cached(cfg, "test", lambda: make_sequences(corpus, np.flatnonzero(held), cfg.test_sequences, names,
