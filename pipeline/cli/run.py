@@ -23,7 +23,7 @@ def run(args) -> int:
     from pipeline.runtime.runner import PipelineRunner
     from pipeline.runtime.stage import StageEnv
 
-    config = load_config(args.config, args.set)
+    config = load_config(args.config, args.set, require_pipelines=True)
 
     def emit(event) -> None:
         print(json.dumps(asdict(event), default=str), flush=True)

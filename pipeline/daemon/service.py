@@ -153,7 +153,7 @@ class Daemon:
     # -- lifecycle -------------------------------------------------------------
     def run(self) -> int:
         from pipeline.daemon.logs import setup_logging
-        config = load_config(self.config_path, self.overrides)
+        config = load_config(self.config_path, self.overrides, require_pipelines=True)
         setup_logging(config.log_level, config.daemon.log_format)
         self._install_signals()
         try:
@@ -204,7 +204,7 @@ class Daemon:
         self.notifier.reloading()
         log.info("SIGHUP: reloading %s", self.config_path)
         try:
-            new = load_config(self.config_path, self.overrides)
+            new = load_config(self.config_path, self.overrides, require_pipelines=True)
             with self._watchdog_while_building():
                 runners = self._build_runners(new)
         except Exception as exc:  # PerceiveError says what to fix; anything else is named by type
