@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from dataclasses import asdict
+
+POLL_S = 0.1  # how often the main thread checks whether the pipelines are done
 
 
 def register(sub) -> None:
@@ -25,8 +28,15 @@ def run(args) -> int:
 
     config = load_config(args.config, args.set, require_pipelines=True)
 
-    def emit(event) -> None:
-        print(json.dumps(asdict(event), default=str), flush=True)
+    stdout_gone = threading.Event()
+
+    def emit(event) -> None:  # runs on pipeline threads: a closed stdout stops the run from the main thread
+        if stdout_gone.is_set():
+            return
+        try:
+            print(json.dumps(asdict(event), default=str), flush=True)
+        except BrokenPipeError:
+            stdout_gone.set()
 
     runners = [PipelineRunner(p, StageEnv(config.engine, config.models.dirs, emit_fn=emit))
                for p in config.pipelines if p.enabled]
@@ -34,8 +44,9 @@ def run(args) -> int:
     try:
         for r in runners:
             r.start()
-        while any(r.running for r in runners) and (deadline is None or time.monotonic() < deadline):
-            time.sleep(0.1)
+        while (any(r.running for r in runners) and not stdout_gone.is_set()
+               and (deadline is None or time.monotonic() < deadline)):
+            stdout_gone.wait(POLL_S)
     except KeyboardInterrupt:
         pass
     finally:
@@ -43,4 +54,6 @@ def run(args) -> int:
             r.stop()
     for r in runners:
         print(json.dumps(r.stats(), default=str), file=sys.stderr)
+    if stdout_gone.is_set():  # `perceive run X | head`: main() ends quietly
+        raise BrokenPipeError
     return 0

@@ -142,6 +142,8 @@ class Daemon:
                                             ev["slow_consumers_dropped"]),
             "event_socket_clients": ("gauge", "Connected event socket clients.",
                                      self.events.clients if self.events is not None else 0),
+            "event_socket_refused": ("counter", "Event socket clients refused: MAX_CLIENTS were connected.",
+                                     ev["clients_refused"]),
             "mqtt_published": ("counter", "Events handed to the MQTT client.", mq["published"]),
             "mqtt_dropped": ("counter", "Events dropped because the MQTT queue was full.", mq["dropped"]),
             "reloads": ("counter", "Successful SIGHUP reloads.", c["reloads"]),
