@@ -204,7 +204,8 @@ def build(cls: type, data: Any, where: str = "") -> Any:
     if check is not None:
         problem = check()
         if problem:
-            raise _fail(where, problem)
+            name, sep, rest = problem.partition(": ")  # "mode: ..." from a check names a field
+            raise _fail(_join(where, name), rest) if sep and name in fields else _fail(where, problem)
     return obj
 
 
