@@ -79,6 +79,8 @@ class MetricsConfig:
         doc="Upper bounds of the latency histogram buckets in milliseconds, increasing.", above=0)
 
     def check(self) -> str | None:
+        if not self.host:
+            return "host: empty; use 127.0.0.1 (this machine only) or 0.0.0.0 (the network)"
         buckets = self.latency_buckets_ms
         if not buckets or any(a >= b for a, b in zip(buckets, buckets[1:])):
             return f"latency_buckets_ms: expected increasing numbers, got {buckets}"

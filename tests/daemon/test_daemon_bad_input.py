@@ -73,11 +73,14 @@ def test_configs_the_daemon_refuses_at_start(tmp_path):
         "long socket path": (good.replace(str(tmp_path / "events.sock"), "/tmp/" + "p" * 120),
                              ["daemon.events.path", f"{MAX_UNIX_PATH_BYTES}-byte limit"]),
         "binary": (b"\x00\xff\xfe" * 100, ["not UTF-8"]),
+        "metrics host": (good.replace("port = 0", 'port = 0\nhost = "' + "h" * 300 + '"'),
+                         ["daemon.metrics.host", "not a host name"]),
     }
     for case, (content, names) in cases.items():
         config = tmp_path / f"{case.replace(' ', '_')}.toml"
         config.write_bytes(content if isinstance(content, bytes) else content.encode())
-        assert_refused(run_daemon_once(config), str(config), *names)
+        where = [] if case == "metrics host" else [str(config)]  # found when listening, not when loading
+        assert_refused(run_daemon_once(config), *where, *names)
     assert not (tmp_path / "events.sock").exists()
 
 
@@ -194,3 +197,16 @@ def test_event_socket_caps_clients_and_survives_misbehaving_ones(daemon, tmp_pat
     assert {e["pipeline"] for e in read_events(path, count=3)} == {"imu"}
     assert d.proc.poll() is None
     assert "Traceback" not in d.log_path.read_text()
+
+
+@pytest.mark.parametrize("content, reason", [(b"\xff\xfe\x00secret", "not UTF-8"),
+                                             (b"x" * 100_000, "larger than")])
+def test_mqtt_password_file_that_is_not_a_password(tmp_path, content, reason):
+    pytest.importorskip("paho.mqtt", reason="the daemon extra")
+    from pipeline.daemon.config import MqttConfig
+    from pipeline.daemon.mqtt import MqttSink
+    from pipeline.errors import ConfigError
+    secret = tmp_path / "secret"
+    secret.write_bytes(content)
+    with pytest.raises(ConfigError, match=f"daemon.mqtt.password_file: {secret} is {reason}"):
+        MqttSink(MqttConfig(enabled=True, username="u", password_file=str(secret)))
