@@ -17,8 +17,21 @@ def register(sub) -> None:
                                    "the sources end, after --seconds, or on Ctrl-C.")
     p.add_argument("config", help="TOML config file")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
-    p.add_argument("--seconds", type=float, default=0, help="stop after this long (0: until sources end)")
+    p.add_argument("--seconds", type=seconds, default=0, help="stop after this long (0: until sources end)")
     p.set_defaults(func=run)
+
+
+def seconds(text: str) -> float:
+    """A --seconds value: a finite number >= 0 (argparse reports the error as a usage line)."""
+    import argparse
+    import math
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a finite number >= 0")
+    return value
 
 
 def run(args) -> int:

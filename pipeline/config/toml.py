@@ -6,6 +6,7 @@ imports either, so the fallback is decided here once.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +59,7 @@ def read(path: str | Path) -> dict:
     """Read and parse a config file of at most MAX_CONFIG_BYTES, UTF-8 encoded."""
     path = Path(path)
     try:
-        with path.open("rb") as f:
-            raw = f.read(MAX_CONFIG_BYTES + 1)
+        raw = _read_capped(path)
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except IsADirectoryError:
@@ -74,6 +74,15 @@ def read(path: str | Path) -> dict:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); TOML files are UTF-8") from None
     return loads(text, str(path))
+
+
+def _read_capped(path: Path) -> bytes:
+    """At most MAX_CONFIG_BYTES + 1 bytes. Opened non-blocking so a named pipe with no writer reads as
+    empty instead of hanging the command in open(); reads then block as usual (a shell pipe works)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    os.set_blocking(fd, True)
+    with os.fdopen(fd, "rb") as f:
+        return f.read(MAX_CONFIG_BYTES + 1)
 
 
 def check_plain(data: Any, where: str = "") -> None:

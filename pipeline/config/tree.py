@@ -15,6 +15,9 @@ from pipeline import stages as _stages  # noqa: F401  (registers stage types)
 from pipeline import sources as _sources  # noqa: F401  (registers source types)
 
 
+MAX_PIPELINES = 64  # each is a thread with its own models: an edge device runs a handful
+
+
 @dataclass(kw_only=True)
 class ModelsConfig:
     dirs: list[str] = option(factory=list, doc="Directories searched for NAME.onnx before the shipped models.")
@@ -29,6 +32,8 @@ class Config:
     daemon: DaemonConfig = option(factory=DaemonConfig, doc="`perceive daemon`: events, MQTT, metrics, watchdog.")
 
     def check(self) -> str | None:
+        if len(self.pipelines) > MAX_PIPELINES:
+            return f"pipelines: {len(self.pipelines)} configured, more than MAX_PIPELINES = {MAX_PIPELINES}"
         names = [p.name for p in self.pipelines]
         dupes = {n for n in names if names.count(n) > 1}
         return f"pipelines: duplicate name {sorted(dupes)[0]!r}" if dupes else None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import pytest
 
 from pipeline.cli.main import main
 from pipeline.config import toml
-from pipeline.config.tree import load_config
+from pipeline.config.tree import MAX_PIPELINES, load_config
 from pipeline.daemon.config import MAX_UNIX_PATH_BYTES
 from pipeline.errors import ConfigError
 
@@ -173,3 +174,19 @@ def test_toml_is_parsed_in_one_place_only():
     offenders = [str(p.relative_to(ROOT)) for folder in ("pipeline", "training", "export", "tests", "deploy")
                  for p in (ROOT / folder).rglob("*.py") if pattern.search(p.read_text(errors="replace"))]
     assert offenders == ["pipeline/config/toml.py"]
+
+
+def test_a_named_pipe_without_writer_does_not_hang(tmp_path, capsys):
+    fifo = tmp_path / "perceive.toml"
+    os.mkfifo(fifo)
+    assert_one_line_error(*cli(capsys, "validate", str(fifo))[::2], str(fifo), "the config is empty")
+
+
+def test_an_endless_device_is_cut_at_the_size_cap(capsys):
+    assert_one_line_error(*cli(capsys, "validate", "/dev/zero")[::2], "/dev/zero", "MAX_CONFIG_BYTES")
+
+
+def test_too_many_pipelines(tmp_path, capsys):
+    many = "".join(PIPELINE.replace('"cam"', f'"cam{i}"') for i in range(MAX_PIPELINES + 1))
+    path = write(tmp_path, many)
+    assert_one_line_error(*cli(capsys, "validate", str(path))[::2], "pipelines", f"MAX_PIPELINES = {MAX_PIPELINES}")
