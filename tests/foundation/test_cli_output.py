@@ -130,3 +130,8 @@ def test_doctor_without_a_config_says_so_and_how_to_make_one():
     assert "no config given (--config), and /etc/perceive/perceive.toml does not exist" in proc.stdout
     assert "perceive.example.toml" in proc.stdout and "edit /etc/perceive" not in proc.stdout
     assert "providers" in proc.stdout  # the checks that need no config still run
+
+
+def test_models_dir_that_is_not_a_folder_is_named(tmp_path):
+    line = one_error_line(perceive("models", "--dir", str(tmp_path / "nope")))
+    assert f"--dir {tmp_path / 'nope'}: not a folder" in line
