@@ -15,6 +15,8 @@ MAX_UNIX_PATH_BYTES = 107        # Linux sockaddr_un.sun_path holds 108 bytes in
 MAX_PORT = 65535
 MAX_CLIENT_BUFFER_KB = 64 * 1024  # 64 MB per client: more only hides a reader that is not reading
 MAX_EVENT_QUEUE = 1_000_000       # events are ~200 bytes: a bigger queue is memory, not reliability
+MAX_SECONDS = 86400.0             # timeouts and intervals; beyond threading.TIMEOUT_MAX waits fail outright
+MAX_BUCKETS = 64                  # latency histogram buckets: every one is a series per pipeline and stage
 
 
 @dataclass(kw_only=True)
@@ -82,6 +84,8 @@ class MetricsConfig:
         if not self.host:
             return "host: empty; use 127.0.0.1 (this machine only) or 0.0.0.0 (the network)"
         buckets = self.latency_buckets_ms
+        if len(buckets) > MAX_BUCKETS:
+            return f"latency_buckets_ms: {len(buckets)} buckets, more than MAX_BUCKETS = {MAX_BUCKETS}"
         if not buckets or any(a >= b for a, b in zip(buckets, buckets[1:])):
             return f"latency_buckets_ms: expected increasing numbers, got {buckets}"
         return None
@@ -91,8 +95,9 @@ class MetricsConfig:
 class WatchdogConfig:
     stall_s: float = option(10.0, "A pipeline whose stage has run this long, or whose loop has not "
                                   "turned for this long, counts as stuck: the systemd watchdog ping stops.",
-                            above=0)
-    status_interval_s: float = option(5.0, "How often STATUS= and the health log line are refreshed.", above=0)
+                            above=0, at_most=MAX_SECONDS)
+    status_interval_s: float = option(5.0, "How often STATUS= and the health log line are refreshed.",
+                                      above=0, at_most=MAX_SECONDS)
 
 
 @dataclass(kw_only=True)
@@ -104,4 +109,4 @@ class DaemonConfig:
     log_format: Literal["json", "text"] = option("json", "json: one JSON object per log line on stdout "
                                                          "(journald keeps them); text: human readable.")
     stop_timeout_s: float = option(1.0, "How long stopping waits for pipelines before exiting anyway.",
-                                   at_least=0)
+                                   at_least=0, at_most=MAX_SECONDS)

@@ -90,6 +90,9 @@ BAD_FILES = {
     "buckets not increasing": (PIPELINE + "[daemon.metrics]\nlatency_buckets_ms = [5, 1]\n",
                                ["latency_buckets_ms", "increasing"]),
     "event queue zero": (PIPELINE + "[daemon.events]\nqueue = 0\n", ["daemon.events.queue", ">= 1"]),
+    "stop timeout 1e300": (PIPELINE + "[daemon]\nstop_timeout_s = 1e300\n", ["daemon.stop_timeout_s", "<= 86400"]),
+    "too many buckets": (PIPELINE + f"[daemon.metrics]\nlatency_buckets_ms = {list(range(1, 100))}\n",
+                         ["latency_buckets_ms", "MAX_BUCKETS"]),
 }
 
 
