@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict
 
 DEFAULT_CONFIG = "/etc/perceive/perceive.toml"
@@ -15,7 +16,7 @@ def register(sub) -> None:
                                    "microphones, serial sensors, permissions and free space. Each problem "
                                    "comes with a fix. Exit code 1 when anything fails. Run it as the "
                                    "service user: sudo -u perceive perceive doctor.")
-    p.add_argument("--config", default=DEFAULT_CONFIG, help=f"TOML config file (default {DEFAULT_CONFIG})")
+    p.add_argument("--config", help=f"TOML config file (default {DEFAULT_CONFIG} when it exists)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
     p.set_defaults(func=run)
@@ -23,7 +24,10 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from pipeline.daemon.doctor import run_checks
-    findings = run_checks(args.config, args.set)
+    config = args.config
+    if config is None and os.path.exists(DEFAULT_CONFIG):
+        config = DEFAULT_CONFIG
+    findings = run_checks(config, args.set, default=DEFAULT_CONFIG)
     if args.json:
         print(json.dumps([asdict(f) for f in findings], indent=1))
     else:

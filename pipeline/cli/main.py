@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from importlib.metadata import entry_points
 
@@ -50,7 +51,25 @@ def _unavailable(name: str, exc: Exception):
     return run
 
 
+# OpenCV's own log lines ("[ WARN:0@0.1] global cap.cpp ...") and FFmpeg's ("[mjpeg @ 0x..] ...") would
+# reach the terminal beside perceive's one-line errors, which already say what failed. Both are read
+# when cv2 loads; a user's own setting wins, and --verbose keeps OpenCV's defaults.
+QUIET_OPENCV_ENV = {"OPENCV_LOG_LEVEL": "ERROR", "OPENCV_FFMPEG_LOGLEVEL": "-8"}  # -8: AV_LOG_QUIET
+SIGPIPE_EXIT = 141  # 128 + SIGPIPE: what a shell reports for a program stopped by a closed pipe
+
+
+def quiet_opencv() -> None:
+    for name, value in QUIET_OPENCV_ENV.items():
+        os.environ.setdefault(name, value)
+    if "cv2" in sys.modules:  # already loaded (main() called in-process): set the level directly
+        cv2 = sys.modules["cv2"]
+        cv2.setLogLevel(getattr(cv2, "LOG_LEVEL_ERROR", 2))
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not {"-v", "--verbose"} & set(argv):
+        quiet_opencv()
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
@@ -59,12 +78,28 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # inside the try: a reader that went away fails here, not at exit
+        return code
     except PerceiveError as exc:
         print(f"perceive: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return stdout_closed()
+
+
+def stdout_closed() -> int:
+    """The reader of our stdout went away (`perceive models | head -2`): stop quietly.
+
+    As the Python docs on SIGPIPE advise, stdout is pointed at /dev/null so the flush at exit does
+    not fail again with an "Exception ignored" message.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return SIGPIPE_EXIT
 
 
 if __name__ == "__main__":

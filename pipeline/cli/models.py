@@ -20,6 +20,10 @@ def register(sub) -> None:
 
 
 def find_models(dirs: list[str]) -> list[Path]:
+    from pipeline.errors import InputError
+    for d in dirs:
+        if not Path(d).expanduser().is_dir():
+            raise InputError(f"--dir {d}: not a folder")
     seen: list[Path] = []
     for d in [*map(Path, dirs), SHIPPED_MODELS]:
         seen.extend(sorted(d.expanduser().glob("*.onnx")))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import asdict
 
@@ -18,6 +19,51 @@ def register(sub) -> None:
     p.add_argument("--recogniser", default="ocr_rec", help="recogniser model name or path")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: all cores)")
     p.set_defaults(func=run)
+
+
+# Picture formats --draw offers, if this OpenCV build writes them (checked with cv2.haveImageWriter).
+DRAW_FORMATS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".jp2", ".avif")
+
+
+def writable_formats() -> list[str]:
+    import cv2
+    found = []
+    for ext in DRAW_FORMATS:
+        try:
+            if cv2.haveImageWriter(f"x{ext}"):
+                found.append(ext)
+        except cv2.error:  # a codec compiled in but disabled
+            pass
+    return found
+
+
+def check_draw_path(path: str) -> None:
+    """Refuse an --draw file that cannot be written before any image is read (nothing lost)."""
+    from pathlib import Path
+
+    from pipeline.errors import InputError
+    out = Path(path)
+    folder = out.parent
+    if not folder.is_dir():
+        raise InputError(f"--draw {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise InputError(f"--draw {path}: folder {folder} is not writable")
+    formats = writable_formats()
+    if out.suffix.lower() not in formats:
+        raise InputError(f"--draw {path}: cannot write a picture named {out.name!r}; "
+                         f"end the name with one of {' '.join(formats)}")
+
+
+def write_drawing(path: str, picture) -> None:
+    import cv2
+
+    from pipeline.errors import InputError
+    try:
+        written = cv2.imwrite(path, picture)
+    except cv2.error as exc:
+        raise InputError(f"--draw {path}: OpenCV cannot write it: {str(exc).strip().splitlines()[-1]}") from None
+    if not written:
+        raise InputError(f"--draw {path}: OpenCV could not write the file (disk full or not writable?)")
 
 
 def draw(image, result):
@@ -38,6 +84,8 @@ def run(args) -> int:
     from pipeline.ocr.reader import OcrReader
     from pipeline.runtime.stage import resolve_model
 
+    if args.draw:
+        check_draw_path(args.draw)
     config = EngineConfig(cpu=CpuOptions(intra_op_threads=args.threads))
     reader = OcrReader(Engine(resolve_model(args.detector, []), config), Engine(resolve_model(args.recogniser, []), config))
     failed = 0
@@ -57,5 +105,5 @@ def run(args) -> int:
             for line in result.lines:
                 print(f"{line.confidence:5.2f}  {line.text}")
         if args.draw and i == 0:
-            cv2.imwrite(args.draw, draw(image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR), result))
+            write_drawing(args.draw, draw(image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR), result))
     return 2 if failed else 0

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from dataclasses import asdict
+
+POLL_S = 0.1  # how often the main thread checks whether the pipelines are done
 
 
 def register(sub) -> None:
@@ -14,8 +17,21 @@ def register(sub) -> None:
                                    "the sources end, after --seconds, or on Ctrl-C.")
     p.add_argument("config", help="TOML config file")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
-    p.add_argument("--seconds", type=float, default=0, help="stop after this long (0: until sources end)")
+    p.add_argument("--seconds", type=seconds, default=0, help="stop after this long (0: until sources end)")
     p.set_defaults(func=run)
+
+
+def seconds(text: str) -> float:
+    """A --seconds value: a finite number >= 0 (argparse reports the error as a usage line)."""
+    import argparse
+    import math
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a finite number >= 0")
+    return value
 
 
 def run(args) -> int:
@@ -23,10 +39,17 @@ def run(args) -> int:
     from pipeline.runtime.runner import PipelineRunner
     from pipeline.runtime.stage import StageEnv
 
-    config = load_config(args.config, args.set)
+    config = load_config(args.config, args.set, require_pipelines=True)
 
-    def emit(event) -> None:
-        print(json.dumps(asdict(event), default=str), flush=True)
+    stdout_gone = threading.Event()
+
+    def emit(event) -> None:  # runs on pipeline threads: a closed stdout stops the run from the main thread
+        if stdout_gone.is_set():
+            return
+        try:
+            print(json.dumps(asdict(event), default=str), flush=True)
+        except BrokenPipeError:
+            stdout_gone.set()
 
     runners = [PipelineRunner(p, StageEnv(config.engine, config.models.dirs, emit_fn=emit))
                for p in config.pipelines if p.enabled]
@@ -34,8 +57,9 @@ def run(args) -> int:
     try:
         for r in runners:
             r.start()
-        while any(r.running for r in runners) and (deadline is None or time.monotonic() < deadline):
-            time.sleep(0.1)
+        while (any(r.running for r in runners) and not stdout_gone.is_set()
+               and (deadline is None or time.monotonic() < deadline)):
+            stdout_gone.wait(POLL_S)
     except KeyboardInterrupt:
         pass
     finally:
@@ -43,4 +67,6 @@ def run(args) -> int:
             r.stop()
     for r in runners:
         print(json.dumps(r.stats(), default=str), file=sys.stderr)
+    if stdout_gone.is_set():  # `perceive run X | head`: main() ends quietly
+        raise BrokenPipeError
     return 0

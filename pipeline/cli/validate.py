@@ -20,14 +20,15 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from pipeline.config.tree import Config, load_config
+    from pipeline.errors import ConfigError
     from pipeline.runtime.stage import STAGES
     from pipeline.sources.base import SOURCES
     if args.reference:
         print_reference(Config, SOURCES, STAGES)
         return 0
     if not args.config:
-        raise SystemExit("perceive validate: give a CONFIG file (or --reference)")
-    config = load_config(args.config, args.set)
+        raise ConfigError("perceive validate: give a CONFIG file (or --reference)")
+    config = load_config(args.config, args.set, require_pipelines=True)
     print(json.dumps(to_dict(config), indent=2))
     print(f"{args.config}: OK ({len(config.pipelines)} pipeline(s))")
     return 0

@@ -8,6 +8,7 @@ their ``type`` key. The same loader reads model contracts from ONNX metadata.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
@@ -15,13 +16,39 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 from pipeline.errors import ConfigError
 
 _MISSING = dataclasses.MISSING
+MAX_INT = 2**63 - 1  # no option means more (ports, counts, sizes): a larger number is a typo
 
 
-def option(default: Any = _MISSING, doc: str = "", *, factory: Any = _MISSING) -> Any:
-    """A documented dataclass field. Use ``factory`` for lists and tables."""
+def option(default: Any = _MISSING, doc: str = "", *, factory: Any = _MISSING, at_least: float | None = None,
+           above: float | None = None, at_most: float | None = None) -> Any:
+    """A documented dataclass field. Use ``factory`` for lists and tables.
+
+    ``at_least``, ``above`` and ``at_most`` bound a number (or every number of a list): a value
+    outside is a ConfigError naming the key and the range, so an impossible setting (a negative
+    budget, a port beyond 65535) fails at load time instead of misbehaving at run time.
+    """
+    metadata = {"doc": doc, "bounds": (at_least, above, at_most)}
     if factory is not _MISSING:
-        return dataclasses.field(default_factory=factory, metadata={"doc": doc})
-    return dataclasses.field(default=default, metadata={"doc": doc})
+        return dataclasses.field(default_factory=factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def bounds_text(f: dataclasses.Field) -> str:
+    """'>= 0', '> 0 and <= 1' ...: the range of a bounded option, empty when unbounded."""
+    at_least, above, at_most = f.metadata.get("bounds", (None, None, None))
+    parts = [f"{op} {v:g}" for op, v in ((">=", at_least), (">", above), ("<=", at_most)) if v is not None]
+    return " and ".join(parts)
+
+
+def _check_bounds(f: dataclasses.Field, value: Any, where: str) -> None:
+    at_least, above, at_most = f.metadata.get("bounds", (None, None, None))
+    values = value if isinstance(value, (list, tuple)) else [value]
+    for v in values:
+        if not isinstance(v, (int, float)) or isinstance(v, bool):
+            continue
+        if ((at_least is not None and v < at_least) or (above is not None and v <= above)
+                or (at_most is not None and v > at_most)):
+            raise _fail(where, f"{v!r} is out of range (must be {bounds_text(f)})")
 
 
 class Registry:
@@ -137,10 +164,16 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise _fail(where, f"expected an integer, got {value!r}")
+        if abs(value) > MAX_INT:
+            raise _fail(where, f"{value} is out of range (the limit is +-{MAX_INT})")
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _fail(where, f"expected a number, got {value!r}")
+        if isinstance(value, int) and abs(value) > MAX_INT:  # float() of 10**400 overflows
+            raise _fail(where, f"{value} is out of range (the limit is +-{MAX_INT})")
+        if not math.isfinite(value):  # TOML has inf and nan; no option means either
+            raise _fail(where, f"expected a finite number, got {value!r}")
         return float(value)
     if tp is str:
         if not isinstance(value, str):
@@ -163,6 +196,7 @@ def build(cls: type, data: Any, where: str = "") -> Any:
         key_where = _join(where, name)
         if name in data:
             kwargs[name] = _convert(hints[name], data[name], key_where)
+            _check_bounds(f, kwargs[name], key_where)
         elif f.default is _MISSING and f.default_factory is _MISSING:
             raise _fail(key_where, "missing required key")
     obj = cls(**kwargs)
@@ -170,7 +204,8 @@ def build(cls: type, data: Any, where: str = "") -> Any:
     if check is not None:
         problem = check()
         if problem:
-            raise _fail(where, problem)
+            name, sep, rest = problem.partition(": ")  # "mode: ..." from a check names a field
+            raise _fail(_join(where, name), rest) if sep and name in fields else _fail(where, problem)
     return obj
 
 
@@ -198,7 +233,10 @@ def describe(cls: type, prefix: str = "") -> list[tuple[str, str, str, str]]:
             default = repr(to_dict(f.default_factory()))
         else:
             default = "(required)"
-        rows.append((key, _type_name(tp), default, f.metadata.get("doc", "")))
+        doc = f.metadata.get("doc", "")
+        if bounds_text(f):
+            doc = f"{doc} ({bounds_text(f)})"
+        rows.append((key, _type_name(tp), default, doc))
         if dataclasses.is_dataclass(tp):
             rows.extend(describe(tp, key + "."))
     return rows

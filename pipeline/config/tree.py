@@ -1,11 +1,11 @@
 """The whole config tree, loaded from TOML with ``--set a.b=c`` overrides."""
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from pipeline.config import toml
 from pipeline.config.loader import build, option
 from pipeline.daemon.config import DaemonConfig
 from pipeline.engine import EngineConfig
@@ -13,6 +13,9 @@ from pipeline.errors import ConfigError
 from pipeline.runtime.runner import PipelineConfig
 from pipeline import stages as _stages  # noqa: F401  (registers stage types)
 from pipeline import sources as _sources  # noqa: F401  (registers source types)
+
+
+MAX_PIPELINES = 64  # each is a thread with its own models: an edge device runs a handful
 
 
 @dataclass(kw_only=True)
@@ -29,6 +32,8 @@ class Config:
     daemon: DaemonConfig = option(factory=DaemonConfig, doc="`perceive daemon`: events, MQTT, metrics, watchdog.")
 
     def check(self) -> str | None:
+        if len(self.pipelines) > MAX_PIPELINES:
+            return f"pipelines: {len(self.pipelines)} configured, more than MAX_PIPELINES = {MAX_PIPELINES}"
         names = [p.name for p in self.pipelines]
         dupes = {n for n in names if names.count(n) > 1}
         return f"pipelines: duplicate name {sorted(dupes)[0]!r}" if dupes else None
@@ -36,10 +41,7 @@ class Config:
 
 def parse_value(text: str) -> Any:
     """A --set value as TOML (numbers, booleans, lists, quoted strings); bare words stay strings."""
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
+    return toml.parse_value(text, "--set")
 
 
 def apply_override(data: dict, assignment: str) -> None:
@@ -63,28 +65,45 @@ def apply_override(data: dict, assignment: str) -> None:
     if isinstance(node, list):
         if not last.isdigit() or int(last) >= len(node):
             raise ConfigError(f"--set {key}: '{last}' is not an index of a list of {len(node)}")
-        node[int(last)] = parse_value(text)
+        node[int(last)] = toml.parse_value(text, f"--set {key}")
     else:
-        node[last] = parse_value(text)
+        node[last] = toml.parse_value(text, f"--set {key}")
 
 
 def read_toml(path: str | Path) -> dict:
-    path = Path(path)
-    try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: malformed TOML: {exc}") from None
+    """A TOML file as a dict (size-capped, UTF-8, bounded nesting and integers): pipeline.config.toml."""
+    return toml.read(path)
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | tuple = ()) -> Config:
-    """Read, override and validate; every error names the file and the key."""
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple = (),
+                require_pipelines: bool = False) -> Config:
+    """Read, override and validate; every error names the file and the key.
+
+    ``require_pipelines``: the commands that run pipelines (run, daemon, validate, doctor) refuse a
+    config with nothing to run, so an empty file is an error instead of "0 pipelines".
+    """
     data = read_toml(path) if path else {}
     for assignment in overrides:
         apply_override(data, assignment)
+    where = str(path or "(defaults)")
     try:
-        return build(Config, data)
+        config = build(Config, data)
     except ConfigError as exc:
-        raise ConfigError(f"{path or '(defaults)'}: {exc}") from None
+        raise ConfigError(f"{where}: {exc}") from None
+    if require_pipelines:
+        check_runnable(config, where, empty=not data)
+    return config
+
+
+def check_runnable(config: Config, where: str, empty: bool = False) -> None:
+    """At least one enabled pipeline, or a ConfigError saying what is missing."""
+    if empty:
+        raise ConfigError(f"{where}: the config is empty; it needs at least one [[pipelines]] table "
+                          "(deploy/perceive.example.toml is a start; `perceive validate --reference` "
+                          "lists every key)")
+    if not config.pipelines:
+        raise ConfigError(f"{where}: pipelines: none configured; add a [[pipelines]] table with a name "
+                          "and a source (`perceive validate --reference` lists every key)")
+    if not any(p.enabled for p in config.pipelines):
+        raise ConfigError(f"{where}: pipelines: all {len(config.pipelines)} are disabled (enabled = false); "
+                          "nothing would run")

@@ -219,10 +219,28 @@ def check_space(config) -> Iterator[Finding]:
             yield ok("disk", f"{place}: {free / 1024:.1f} GiB free")
 
 
-def run_checks(config_path: str, overrides: list[str]) -> list[Finding]:
-    from pipeline.config.tree import load_config
+EXAMPLE_CONFIGS = "deploy/perceive.example.toml or deploy/configs/<device>.toml in the perceive repository"
+
+
+def no_config(default: str) -> Finding:
+    return fail("config", f"no config given (--config), and {default} does not exist",
+                f"the install scripts (deploy/install-*.sh) create {default}; by hand, copy one of "
+                f"{EXAMPLE_CONFIGS} there (sudo install -D -m 0644 EXAMPLE {default}) and check it with "
+                "`perceive validate`; or pass --config FILE")
+
+
+def run_checks(config_path: str | None, overrides: list[str], default: str = "") -> list[Finding]:
+    """Every check for the config at ``config_path``; without one, the checks that need no config."""
+    from pipeline.config.tree import Config, load_config
+    if config_path is None:
+        config = Config()
+        return [no_config(default), *check_providers(config), *check_space(config)]
+    if not os.path.exists(config_path):
+        return [fail("config", f"{config_path} does not exist",
+                     f"check the path, or copy one of {EXAMPLE_CONFIGS} there and check it with "
+                     "`perceive validate`")]
     try:
-        config = load_config(config_path, overrides)
+        config = load_config(config_path, overrides, require_pipelines=True)
     except PerceiveError as exc:
         return [fail("config", str(exc), f"edit {config_path}; `perceive validate --reference` lists every key")]
     findings = [ok("config", f"{config_path}: valid, {len(config.pipelines)} pipeline(s)")]

@@ -136,6 +136,8 @@ class Metrics:
             raise ConfigError(f"daemon.metrics: cannot listen on {self.config.host}:{self.config.port} ({exc}); "
                               "set daemon.metrics.port (0 picks a free port) or daemon.metrics.enabled = false") \
                 from None
+        except UnicodeError as exc:  # a host name the resolver cannot even encode (a label over 63 bytes)
+            raise ConfigError(f"daemon.metrics.host: {self.config.host[:80]!r} is not a host name ({exc})") from None
         self.port = self._server.server_address[1]
         log.info("metrics on http://%s:%d/metrics", self.config.host, self.port,
                  extra={"metrics_port": self.port})

@@ -24,6 +24,7 @@ from pipeline.runtime.stage import Event
 log = logging.getLogger("perceive.daemon.mqtt")
 
 KEEPALIVE_S = 30
+MAX_PASSWORD_BYTES = 4096  # a password file holds one line; a bigger file is the wrong file
 
 
 def slug(text: str) -> str:
@@ -56,10 +57,19 @@ class MqttSink:
     def _password(self) -> str | None:
         if not self.config.password_file:
             return None
+        path = self.config.password_file
         try:
-            return Path(self.config.password_file).read_text().strip()
+            with open(path, "rb") as f:
+                raw = f.read(MAX_PASSWORD_BYTES + 1)
         except OSError as exc:
             raise ConfigError(f"daemon.mqtt.password_file: {exc}") from None
+        if len(raw) > MAX_PASSWORD_BYTES:
+            raise ConfigError(f"daemon.mqtt.password_file: {path} is larger than {MAX_PASSWORD_BYTES} bytes; "
+                              "it should hold the password alone")
+        try:
+            return raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise ConfigError(f"daemon.mqtt.password_file: {path} is not UTF-8 text") from None
 
     def start(self) -> "MqttSink":
         self.client.connect_async(self.config.host, self.config.port, KEEPALIVE_S)

@@ -142,6 +142,8 @@ class Daemon:
                                             ev["slow_consumers_dropped"]),
             "event_socket_clients": ("gauge", "Connected event socket clients.",
                                      self.events.clients if self.events is not None else 0),
+            "event_socket_refused": ("counter", "Event socket clients refused: MAX_CLIENTS were connected.",
+                                     ev["clients_refused"]),
             "mqtt_published": ("counter", "Events handed to the MQTT client.", mq["published"]),
             "mqtt_dropped": ("counter", "Events dropped because the MQTT queue was full.", mq["dropped"]),
             "reloads": ("counter", "Successful SIGHUP reloads.", c["reloads"]),
@@ -153,7 +155,7 @@ class Daemon:
     # -- lifecycle -------------------------------------------------------------
     def run(self) -> int:
         from pipeline.daemon.logs import setup_logging
-        config = load_config(self.config_path, self.overrides)
+        config = load_config(self.config_path, self.overrides, require_pipelines=True)
         setup_logging(config.log_level, config.daemon.log_format)
         self._install_signals()
         try:
@@ -204,7 +206,7 @@ class Daemon:
         self.notifier.reloading()
         log.info("SIGHUP: reloading %s", self.config_path)
         try:
-            new = load_config(self.config_path, self.overrides)
+            new = load_config(self.config_path, self.overrides, require_pipelines=True)
             with self._watchdog_while_building():
                 runners = self._build_runners(new)
         except Exception as exc:  # PerceiveError says what to fix; anything else is named by type

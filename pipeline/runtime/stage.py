@@ -28,7 +28,7 @@ class StageConfig(Tagged):
     registry = STAGES
     type: str = option("", "Stage type.")
     name: str = option("", "Name in metrics and logs; defaults to the type.")
-    budget_ms: float = option(0.0, "Latency budget of this stage per item; 0 means none.")
+    budget_ms: float = option(0.0, "Latency budget of this stage per item; 0 means none.", at_least=0)
 
 
 @dataclass

@@ -94,7 +94,7 @@ def test_install_scripts_parse(script):
 
 
 def test_daemon_section_rejects_bad_values():
-    with pytest.raises(ConfigError, match="daemon.events: mode: '0999' is not an octal"):
+    with pytest.raises(ConfigError, match="daemon.events.mode: '0999' is not an octal"):
         load_config(None, ["daemon.events.mode='0999'"])
     with pytest.raises(ConfigError, match="unknown key 'prot'"):
         load_config(None, ["daemon.metrics.prot=1"])
