@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+import cv2
 import numpy as np
 
 from pipeline.errors import InputError, SourceError
@@ -41,6 +42,24 @@ def image_paths(folder: str) -> list[Path]:
     return paths
 
 
+def check_video_file(video: str) -> None:
+    """SourceError now for a file that is missing, cannot be opened or has no decodable first frame.
+
+    Probing before the source starts keeps the source from logging a retry it will never make.
+    """
+    if not Path(video).is_file():
+        raise SourceError(f"video file not found: {video}")
+    capture = cv2.VideoCapture(video)
+    try:
+        if not capture.isOpened():
+            raise SourceError(f"cannot read video {video}: not a video file OpenCV can open")
+        ok, frame = capture.read()
+        if not ok or frame is None:
+            raise SourceError(f"cannot read video {video}: no frame could be decoded")
+    finally:
+        capture.release()
+
+
 def video_frames(camera: int | None, video: str | None, timeout: float) -> Iterator[tuple[str, np.ndarray]]:
     """Frames until ``timeout`` seconds pass (or the file ends).
 
@@ -48,8 +67,8 @@ def video_frames(camera: int | None, video: str | None, timeout: float) -> Itera
     camera that opened and then went away is reopened (until the timeout).
     """
     from pipeline.sources.video import VideoConfig, VideoSource
-    if video is not None and not Path(video).is_file():
-        raise SourceError(f"video file not found: {video}")
+    if video is not None:
+        check_video_file(video)
     uri = video if video is not None else str(camera if camera is not None else 0)
     source = VideoSource(VideoConfig(uri=uri, pace="asap" if video else "realtime",
                                      reconnect_initial_s=RECONNECT_INITIAL_S, reconnect_max_s=RECONNECT_MAX_S)).start()
