@@ -111,7 +111,8 @@ class TemplateStore:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
             fd = os.open(self.lock_path, os.O_RDONLY | os.O_CREAT, PRIVATE_FILE)  # flock needs no write access
         except OSError as exc:
-            raise StoreError(f"cannot lock face store {self.path}: {exc.strerror or exc}; nothing was changed") from None
+            raise StoreError(f"cannot lock face store {self.path}: {exc.strerror or exc}; "
+                             "nothing was changed") from None
         try:
             _wait_for_lock(fd, self.lock_path)
             yield

@@ -101,7 +101,8 @@ def _tiff(data: bytes) -> tuple[int, int] | None:
     for k in range(count):  # the first image (page) is the one OpenCV decodes
         tag, kind, _, value = struct.unpack(order + "HHI4s", data[ifd + 2 + 12 * k:ifd + 14 + 12 * k])
         if tag in (TIFF_WIDTH_TAG, TIFF_HEIGHT_TAG) and kind in (TIFF_SHORT, TIFF_LONG):
-            found[tag] = struct.unpack(order + ("H" if kind == TIFF_SHORT else "I"), value[:2 if kind == TIFF_SHORT else 4])[0]
+            short = kind == TIFF_SHORT
+            found[tag] = struct.unpack(order + ("H" if short else "I"), value[:2 if short else 4])[0]
     if len(found) != 2:
         raise ValueError("TIFF without width or height")
     return found[TIFF_WIDTH_TAG], found[TIFF_HEIGHT_TAG]

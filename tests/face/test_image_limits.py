@@ -34,8 +34,9 @@ def test_header_variants_opencv_does_not_write_by_default():
     assert image_size(progressive.tobytes()) == (53, 37)
     vp8x = b"RIFF" + bytes(4) + b"WEBPVP8X" + bytes(8) + (52).to_bytes(3, "little") + (36).to_bytes(3, "little")
     assert image_size(vp8x) == (53, 37)
-    big_endian_tiff = b"MM\x00*" + struct.pack(">I", 8) + struct.pack(">H", 2) \
-        + struct.pack(">HHI4s", 256, 4, 1, struct.pack(">I", 70000)) + struct.pack(">HHI4s", 257, 3, 1, b"\x00\x25\x00\x00")
+    width_long = struct.pack(">HHI4s", 256, 4, 1, struct.pack(">I", 70000))
+    height_short = struct.pack(">HHI4s", 257, 3, 1, b"\x00\x25\x00\x00")
+    big_endian_tiff = b"MM\x00*" + struct.pack(">I", 8) + struct.pack(">H", 2) + width_long + height_short
     assert image_size(big_endian_tiff) == (70000, 37)
     assert image_size(b"P6\n# a comment\n53 37\n255\n") == (53, 37)
     assert image_size(b"BM" + bytes(12) + struct.pack("<Iii", 40, 53, -37)) == (53, 37)  # top-down rows

@@ -146,3 +146,18 @@ def test_a_lock_held_too_long_is_an_error_and_changes_nothing(tmp_path, monkeypa
         with pytest.raises(StoreError, match="still held by another process after 0 s; nothing was changed"):
             TemplateStore(tmp_path / "faces.json", "m").remove("alice")
     assert TemplateStore(tmp_path / "faces.json", "m").names() == ["alice"]
+
+
+def test_append_extends_what_is_on_disk_not_what_was_read(tmp_path):
+    first, second = TemplateStore(tmp_path / "faces.json", "m", 4), TemplateStore(tmp_path / "faces.json", "m", 4)
+    assert first.append("alice", np.eye(1, 4)) == 1
+    assert second.append("alice", np.eye(2, 4)) == 3  # second read the store before first wrote
+    assert TemplateStore(tmp_path / "faces.json", "m", 4).templates()["alice"].shape == (3, 4)
+
+
+def test_a_store_over_the_size_limit_is_refused_without_reading_it_all(tmp_path):
+    path = tmp_path / "faces.json"
+    with open(path, "wb") as f:
+        f.truncate(store_module.MAX_STORE_BYTES + 1)  # sparse
+    with pytest.raises(StoreError, match="is over the limit of 32 MiB"):
+        TemplateStore(path, "m")
