@@ -10,6 +10,7 @@ import numpy as np
 
 from pipeline.errors import InputError, SourceError
 from pipeline.face.verify import QualityGates
+from pipeline.preprocess.image import MAX_IMAGE_PIXELS
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 RECONNECT_INITIAL_S, RECONNECT_MAX_S = 0.2, 1.0  # a camera that went away is retried soon: unlock is short
@@ -42,8 +43,9 @@ def image_paths(folder: str) -> list[Path]:
     return paths
 
 
-def check_video_file(video: str) -> None:
-    """SourceError now for a file that is missing, cannot be opened or has no decodable first frame.
+def check_video_file(video: str, max_pixels: int = MAX_IMAGE_PIXELS) -> None:
+    """SourceError now for a file that is missing, cannot be opened, declares frames over ``max_pixels``
+    or has no decodable first frame.
 
     Probing before the source starts keeps the source from logging a retry it will never make.
     """
@@ -53,6 +55,10 @@ def check_video_file(video: str) -> None:
     try:
         if not capture.isOpened():
             raise SourceError(f"cannot read video {video}: not a video file OpenCV can open")
+        width, height = (int(capture.get(p)) for p in (cv2.CAP_PROP_FRAME_WIDTH, cv2.CAP_PROP_FRAME_HEIGHT))
+        if width * height > max_pixels:  # checked before the first frame is decoded
+            raise SourceError(f"cannot read video {video}: frames of {width}x{height} pixels, over the limit of "
+                              f"{max_pixels:,} pixels")
         ok, frame = capture.read()
         if not ok or frame is None:
             raise SourceError(f"cannot read video {video}: no frame could be decoded")

@@ -164,3 +164,12 @@ def test_a_too_large_image_is_skipped_naming_the_file_and_the_limit(tmp_path):
     assert "bomb.png: skipped: image is 20000x20000 pixels, over the limit of 50,000,000 pixels" in out.stderr
     assert "huge.jpg: skipped: file is 65.0 MiB, over the limit of 64 MiB for an image" in out.stderr
     assert not (tmp_path / "s.json").exists()
+
+
+def test_a_video_with_frames_over_the_pixel_limit_is_refused_before_decoding(tmp_path, faces):
+    from pipeline.cli.face_common import check_video_file
+    from pipeline.errors import SourceError
+    video = write_video(tmp_path / "clip.avi", faces["astronaut"])  # 640 x 480 frames
+    check_video_file(str(video), max_pixels=640 * 480)
+    with pytest.raises(SourceError, match="frames of 640x480 pixels, over the limit of 307,199 pixels"):
+        check_video_file(str(video), max_pixels=640 * 480 - 1)
