@@ -82,6 +82,7 @@ def run(args) -> int:
     import cv2
     from pipeline.engine import CpuOptions, Engine, EngineConfig
     from pipeline.ocr.reader import OcrReader
+    from pipeline.preprocess.image import ImageFileError, read_image
     from pipeline.runtime.stage import resolve_model
 
     if args.draw:
@@ -90,9 +91,10 @@ def run(args) -> int:
     reader = OcrReader(Engine(resolve_model(args.detector, []), config), Engine(resolve_model(args.recogniser, []), config))
     failed = 0
     for i, path in enumerate(args.images):
-        image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-        if image is None:
-            print(f"perceive ocr: {path}: not a readable image", file=sys.stderr)
+        try:
+            image = read_image(path, cv2.IMREAD_UNCHANGED)  # bounded: MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS
+        except ImageFileError as exc:
+            print(f"perceive ocr: {exc}", file=sys.stderr)
             failed += 1
             continue
         if image.dtype != "uint8":  # 16-bit PNGs and the like

@@ -19,6 +19,7 @@ class FaceEmbedder:
         self.template = np.asarray(c.params["landmark_template"], np.float32)
         self.size = int(c.params["chip_size"])
         self.input = engine.inputs[0].name
+        self.dim = int(engine.outputs[0].shape[-1])  # the embedding length, fixed in the graph
 
     def chip(self, frame_bgr: np.ndarray, face: Face) -> np.ndarray:
         """The aligned chip in the model's colour order (uint8, size x size x 3)."""
@@ -26,7 +27,7 @@ class FaceEmbedder:
 
     def embed_chips(self, chips: list[np.ndarray]) -> np.ndarray:
         if not chips:
-            return np.zeros((0, 128), np.float32)
+            return np.zeros((0, self.dim), np.float32)
         batch = np.concatenate([normalize(c, self.spec) for c in chips])
         out = next(iter(self.engine.run({self.input: batch}).values()))
         return out / np.linalg.norm(out, axis=1, keepdims=True)

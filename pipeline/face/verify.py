@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from pipeline.errors import InputError
 from pipeline.face.detector import Face
 
 # Chosen from measured cosine similarities (python -m export.face_bench; README "Face unlock"):
@@ -73,6 +74,10 @@ class Verifier:
 
     def update(self, embeddings: np.ndarray) -> tuple[Match, str | None]:
         """Feed one frame's face embeddings; returns the best match and the unlocked user, if any."""
+        dims = {t.shape[-1] for t in self.templates.values()}
+        if len(embeddings) and dims - {embeddings.shape[-1]}:  # a store that was not read with dim=
+            raise InputError(f"enrolled templates have {sorted(dims)} values, the embedding model makes "
+                             f"{embeddings.shape[-1]}: re-enrol")
         match = max((best_match(e, self.templates) for e in embeddings), key=lambda m: m.similarity,
                     default=Match(None, -1.0))
         self.recent.append(match.name if match.similarity >= self.threshold else None)

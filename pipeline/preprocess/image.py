@@ -1,13 +1,70 @@
-"""Frame -> model tensor, as the contract's ``image`` section says. Frames are OpenCV BGR uint8."""
+"""Frame -> model tensor, as the contract's ``image`` section says. Frames are OpenCV BGR uint8.
+
+Also the one bounded reader of image files: ``read_image`` checks the file size and the
+pixel count declared in the header before anything is decoded.
+"""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
 
 from pipeline.contract import ImageSpec
 from pipeline.errors import InputError
+from pipeline.preprocess.image_header import KNOWN_FORMATS, image_size
+
+# Limits of read_image. 50 MP admits a 48 MP phone photo (8000 x 6000) and decodes to 150 MB as
+# 8-bit BGR (600 MB at worst as 16-bit RGBA); 64 MiB of file is more than such a photo or a
+# 600 dpi A4 scan takes as PNG.
+MAX_IMAGE_BYTES = 64 * 2**20
+MAX_IMAGE_PIXELS = 50_000_000
+MEBIBYTE = 2**20
+
+
+class ImageFileError(InputError):
+    """An image file that is missing, too large or not decodable; ``reason`` says why without the path."""
+
+    def __init__(self, path: str | Path, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = str(path), reason
+
+
+def read_image(path: str | Path, flags: int = cv2.IMREAD_COLOR, max_bytes: int = MAX_IMAGE_BYTES,
+               max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
+    """Decode an image file, refusing one over ``max_bytes`` of file or ``max_pixels`` of picture."""
+    data = _read_bounded(path, max_bytes)
+    size = image_size(data)
+    if size is None:
+        raise ImageFileError(path, f"not a readable image (no {KNOWN_FORMATS} header)")
+    width, height = size
+    if width * height > max_pixels:
+        raise ImageFileError(path, f"image is {width}x{height} pixels, over the limit of {max_pixels:,} pixels "
+                                   f"({max_pixels / 1e6:g} MP)")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    if image is None or image.size == 0:
+        raise ImageFileError(path, "not a readable image (damaged or truncated)")
+    if image.shape[0] * image.shape[1] > max_pixels:  # a decoder that disagrees with its header
+        raise ImageFileError(path, f"image decodes to {image.shape[1]}x{image.shape[0]} pixels, over the limit "
+                                   f"of {max_pixels:,} pixels")
+    return image
+
+
+def _read_bounded(path: str | Path, max_bytes: int) -> bytes:
+    limit = f"over the limit of {max_bytes / MEBIBYTE:g} MiB for an image"
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > max_bytes:  # a regular file says its size; a pipe is cut off below
+                raise ImageFileError(path, f"file is {size / MEBIBYTE:.1f} MiB, {limit}")
+            data = f.read(max_bytes + 1)
+    except OSError as exc:
+        raise ImageFileError(path, f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > max_bytes:
+        raise ImageFileError(path, f"file is {limit}")
+    return data
 
 
 @dataclass(frozen=True)
