@@ -39,11 +39,21 @@ def source_table(spec: str, args, channels: list[str], rate: float) -> dict:
                 "pace": "realtime" if args.realtime else "asap"}
     if kind == "serial" and target:
         device, _, baud = target.partition("@")
-        return {"type": "serial", "path": device, "baud": int(baud or 115200), **common}
+        # a port that is not there at start is an error; one that goes away later is reopened
+        return {"type": "serial", "path": device, "baud": _baud(baud, spec), "wait_for_device": False, **common}
     if kind == "stdin":
         return {"type": "stdin", **common}
     from pipeline.errors import ConfigError
     raise ConfigError(f"--source {spec!r}: expected csv:FILE, ndjson:FILE, serial:DEVICE[@BAUD] or stdin")
+
+
+def _baud(text: str, spec: str) -> int:
+    if not text:
+        return 115200
+    if not text.isdigit():
+        from pipeline.errors import ConfigError
+        raise ConfigError(f"--source {spec!r}: baud rate {text!r} is not a number")
+    return int(text)
 
 
 def run(args) -> int:
