@@ -60,6 +60,7 @@ def to_mono_float(samples: np.ndarray) -> np.ndarray:
 
 MIN_FILE_RATE_HZ = 1000     # below this a "sample rate" is a broken header, not audio
 MAX_FILE_RATE_HZ = 768_000   # the highest rate audio interfaces record at
+WAV_HEADER_SCAN_BYTES = 4096  # where a WAV's fmt chunk is looked for to explain a refused header
 
 
 def _soundfile():
@@ -78,10 +79,14 @@ def open_audio_file(path: str | Path):
         raise InputError(f"audio file not found: {path}")
     if os.path.isdir(path):
         raise InputError(f"{path}: is a directory, not an audio file")
+    if os.path.getsize(path) == 0:
+        raise InputError(f"{path}: is empty (0 bytes), not an audio file")
     try:
         f = sf.SoundFile(str(path))
     except sf.SoundFileError as exc:   # also libsndfile's errors (format not recognised, ...)
-        raise InputError(f"{path}: not a readable audio file ({_first_line(exc)})") from None
+        rate = _wav_header_rate(path)
+        why = f"its header gives a sample rate of {rate} Hz" if rate == 0 else _first_line(exc)
+        raise InputError(f"{path}: not a readable audio file ({why})") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot open ({exc.strerror or exc})") from None
     problem = _file_problem(f)
@@ -102,8 +107,22 @@ def _file_problem(f) -> str:
     return ""
 
 
+def _wav_header_rate(path) -> int | None:
+    """The sample rate a RIFF/WAVE header states (to explain what libsndfile refused), or None."""
+    with open(path, "rb") as f:
+        head = f.read(WAV_HEADER_SCAN_BYTES)
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    at = head.find(b"fmt ", 12)
+    if at < 0 or len(head) < at + 16:
+        return None
+    return int.from_bytes(head[at + 12:at + 16], "little")  # after id, size, format tag, channels
+
+
 def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    """libsndfile's own words (without soundfile's "Error opening 'path': " prefix), on one line."""
+    text = (getattr(exc, "error_string", None) or str(exc)).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def read_block(f, path, frames: int) -> np.ndarray:
