@@ -134,8 +134,10 @@ def read_block(f, path, frames: int) -> np.ndarray:
     except (sf.SoundFileError, RuntimeError, OSError) as exc:
         raise InputError(f"{path}: read failed at {position:.2f} s ({_first_line(exc)})") from None
     mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
-    if not np.isfinite(mono).all():
-        raise InputError(f"{path}: contains NaN or infinite samples (from {position:.2f} s)")
+    finite = np.isfinite(mono)
+    if not finite.all():
+        at = position + int(np.argmin(finite)) / f.samplerate
+        raise InputError(f"{path}: contains NaN or infinite samples (from {at:.3f} s)")
     return mono
 
 

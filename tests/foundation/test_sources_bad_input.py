@@ -193,15 +193,15 @@ def test_a_bad_audio_file_is_one_clear_error_not_a_retry(tmp_path, name):
 
 def test_nan_in_a_float_wav_is_named_with_its_time(tmp_path):
     x = sine(16000, 16000).astype(np.float32)
-    x[8000] = np.nan
+    x[8005] = np.nan
     path = tmp_path / "nan.wav"
     sf.write(path, x, 16000, subtype="FLOAT")
     source = WavSource(WavConfig(path=str(path), pace="asap")).start()
     delivered = 0
-    with pytest.raises(InputError, match=r"nan.wav: contains NaN or infinite samples \(from 0.50 s\)"):
+    with pytest.raises(InputError, match=r"nan.wav: contains NaN or infinite samples \(from 0.500 s\)"):
         while (item := source.get(WAIT_S)) is not None:
             delivered += len(item.data)
-    assert delivered == 8000   # the half second before the NaN was delivered, nothing after
+    assert delivered == 8000   # the 20 ms blocks before the NaN's were delivered, nothing after
 
 
 def test_odd_length_and_truncated_wavs_play_what_they_hold(tmp_path):
