@@ -1,15 +1,18 @@
 """Issue 14: `perceive sense` on a source it cannot open is one line and exit 2, never a reopen loop;
-closed or empty stdin is an empty stream; oversized lines and values are counted and skipped.
+closed or empty stdin is an empty stream; oversized lines and values are counted and skipped; a
+serial port that goes away after it opened is reopened.
 Every run has a timeout far above the few seconds it takes, so a hang fails the test."""
 import json
+import logging
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
-from pipeline.sources.sensor import MAX_LINE_CHARS
+from pipeline.sources.sensor import MAX_LINE_CHARS, SerialConfig, SerialSensorSource
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HEADER = "t,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z"
@@ -77,3 +80,38 @@ def test_overlong_lines_and_float32_overflow_are_counted_and_the_stream_goes_on(
     result = summary(sense(f"csv:{path}"))
     assert result["rejected"] == {"non_finite": 1, "too_long": 1}
     assert result["samples"] == 120 and result["lines"] == 122
+
+
+class _Reopens(logging.Handler):
+    """Sets ``reopened`` when the source logs a failed reopen of the vanished device."""
+
+    def __init__(self):
+        super().__init__()
+        self.reopened = threading.Event()
+
+    def emit(self, record):
+        if "cannot open serial device" in record.getMessage():
+            self.reopened.set()
+
+
+def test_a_serial_port_that_goes_away_after_opening_is_reopened():
+    master, slave = os.openpty()   # a pseudo-terminal stands in for /dev/ttyUSB0
+    source = SerialSensorSource(SerialConfig(type="serial", path=os.ttyname(slave), channels=["x"],
+                                             columns=["t", "x"], wait_for_device=False,
+                                             reconnect_initial_s=0.01, reconnect_max_s=0.02))
+    watcher = _Reopens()
+    logging.getLogger("perceive.source").addHandler(watcher)
+    try:
+        source.start()
+        os.write(master, b"".join(f"{i / 10:.1f},{i}\n".encode() for i in range(5)))
+        values = []
+        while len(values) < 5 and (item := source.get(HANG_S)) is not None:
+            values.extend(item.data[:, 0].tolist())
+        assert values == [0, 1, 2, 3, 4]
+        os.close(master)   # unplugged: reads fail, then the device node is gone
+        os.close(slave)
+        assert watcher.reopened.wait(HANG_S)
+        assert source.alive and source.error is None and source.counters["reconnects"] >= 2
+    finally:
+        logging.getLogger("perceive.source").removeHandler(watcher)
+        source.stop()
