@@ -1,4 +1,4 @@
-"""`perceive listen`: spoken commands from the microphone or a WAV file, printed as they are heard."""
+"""`perceive listen`: spoken commands from the microphone or an audio file, printed as they are heard."""
 from __future__ import annotations
 
 import argparse
@@ -8,9 +8,9 @@ from dataclasses import asdict
 
 
 def register(sub) -> None:
-    p = sub.add_parser("listen", help="spot voice commands on the microphone or in a WAV file",
+    p = sub.add_parser("listen", help="spot voice commands on the microphone or in an audio file",
                        description="Run the keyword spotter on live audio (sounddevice; any rate, resampled to "
-                                   "the model's) or on a WAV file, printing each command with its confidence, "
+                                   "the model's) or on an audio file (WAV, FLAC, OGG; streamed), printing each command with its confidence, "
                                    "start/end time and latency. Ctrl-C stops.",
                        epilog="examples:\n  perceive listen\n  perceive listen --device 2 --json\n"
                               "  perceive listen --wav clip.wav --threshold 0.9",
