@@ -73,6 +73,8 @@ class SampleValidator:
             values = [float(record[c]) for c in self.channels]
         except (TypeError, ValueError):
             return "malformed", 0.0, []
+        except OverflowError:   # a JSON integer too large for a float
+            return "non_finite", 0.0, []
         if not math.isfinite(t) or not all(math.isfinite(v) and abs(v) <= FLOAT32_MAX for v in values):
             return "non_finite", t, values   # including values that float32 cannot hold (1e39 -> inf)
         if self._last_t is not None:
@@ -95,7 +97,7 @@ def parse_line(line: str, fmt: str, columns: list[str]) -> dict | None:
     if fmt == "ndjson":
         try:
             record = json.loads(line)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):   # bad JSON, an integer too long to convert, deep nesting
             return None
         return record if isinstance(record, dict) else None
     fields = line.split(",")

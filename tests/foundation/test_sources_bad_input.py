@@ -17,7 +17,7 @@ import pytest
 
 from pipeline.errors import InputError, SourceError
 from pipeline.sources.base import EndOfStream, Item, ReplayOptions, Source, SourceConfig
-from pipeline.sources.sensor import MAX_LINE_CHARS, SampleValidator, SensorFileConfig, SensorFileSource
+from pipeline.sources.sensor import MAX_LINE_CHARS, SampleValidator, SensorFileConfig, SensorFileSource, parse_line
 
 sf = pytest.importorskip("soundfile", reason="soundfile (perceive[audio]) not installed")
 from pipeline.sources.audio import LinearResampler, WavConfig, WavSource, read_wav  # noqa: E402
@@ -233,3 +233,10 @@ def test_an_overlong_sensor_line_is_counted_and_skipped_in_bounded_pieces(tmp_pa
     source.stop()
     assert values == list(range(20))
     assert source.counters["rejected_too_long"] == 2 and source.counters["lines"] == 22
+
+
+def test_json_that_breaks_the_parser_is_a_rejected_line_not_a_crash():
+    assert parse_line("[" * 5000, "ndjson", []) is None                         # nesting past the recursion limit
+    assert parse_line('{"t": 0, "x": ' + "1" * 5000 + "}", "ndjson", []) is None  # past int digit limit
+    validator = SampleValidator(["x"], "t", 0.0, 0.2)
+    assert validator.check(parse_line('{"t": 0, "x": 1' + "0" * 400 + "}", "ndjson", []))[0] == "non_finite"
