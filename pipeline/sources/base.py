@@ -163,6 +163,7 @@ class Source:
 
     def _supervise(self) -> None:
         while not self._stop.is_set():
+            written = self._written_so_far()
             try:
                 self._open()
                 self.counters["opened"] += 1
@@ -172,6 +173,9 @@ class Source:
             except EndOfStream:
                 self._close()
                 if self.looping and self.counters["opened"]:
+                    if self._written_so_far() == written:   # an empty file would loop at full speed: back off
+                        self._retry(SourceError(f"{self.name}: nothing to replay"))
+                        continue
                     self.counters["loops"] += 1
                     continue
                 if not self.live:
@@ -191,6 +195,10 @@ class Source:
         self._close()
         self.finished.set()
         self._end_delivery()
+
+    def _written_so_far(self) -> int:
+        """Samples or frames put in the buffer so far (sources count one or the other)."""
+        return self.counters["samples"] + self.counters["read"]
 
     def should_retry(self) -> bool:
         """Reopen after a failure? A live device that had opened, or that we wait for; a looping

@@ -54,6 +54,7 @@ class ScriptedSource(Source):
     def _read_once(self) -> None:
         if self._left:
             self._left -= 1
+            self.counters["samples"] += 1
             self._queue.put(Item(self.next_seq(), time.monotonic(), np.zeros(1)))
             return
         self._stop.wait(0.001)
@@ -121,6 +122,18 @@ def test_a_looping_replay_that_played_is_reopened_after_a_failure():
     assert source.attempted.wait(WAIT_S)
     source.stop()
     assert source.counters["reconnects"] >= 2 and source.error is None
+
+
+def test_a_looping_replay_with_nothing_to_replay_backs_off_instead_of_spinning():
+    source = ScriptedSource(live=False, items=0, then="end", loop=True).start()
+    assert source.attempted.wait(WAIT_S)
+    source.stop()
+    assert source.counters["loops"] == 0 and source.counters["reconnects"] >= 2
+    assert "nothing to replay" in source.last_error
+    looping = ScriptedSource(live=False, items=2, then="end", loop=True).start()
+    assert looping.attempted.wait(WAIT_S)
+    looping.stop()
+    assert looping.counters["loops"] >= 2 and looping.counters["reconnects"] == 0
 
 
 # -- audio files ---------------------------------------------------------------------------------
