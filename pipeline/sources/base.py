@@ -9,8 +9,9 @@ What a failure does depends on what the source is (``Source.should_retry``):
 - a LIVE device (camera, microphone, serial port) that fails or ends after it
   opened is reopened with exponential back-off, and the reconnect counted: the
   process never goes down because a device was unplugged. One that cannot be
-  opened at start is waited for only with ``wait_for_device`` (a daemon that
-  boots before its USB device); otherwise that is an error;
+  opened at start is waited for with ``wait_for_device`` (the default: a daemon
+  may boot before its USB device appears); the CLIs set it false, so there it
+  is an error;
 - a FILE (or stdin) that cannot be opened or read is an error: there is
   nothing to wait for. The source finishes, keeps the error in ``error``, and
   ``get()`` raises it once the consumer has taken what was read before, so a
