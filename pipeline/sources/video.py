@@ -52,7 +52,7 @@ class FrameSource(Source):
         if self.finished.is_set():
             self._slot.close()
 
-    def get(self, timeout: float = 0.5) -> Item | None:
+    def _get(self, timeout: float) -> Item | None:
         return self._slot.get(timeout)
 
     def stats(self) -> dict:
