@@ -43,6 +43,13 @@ def test_video_realtime_keeps_only_the_newest_frame(tmp_path):
     assert frame_level(item.data) >= 25  # what we get is recent, not the first frame
 
 
+def test_a_file_replays_at_its_own_rate_whatever_the_configured_camera_rate(tmp_path):
+    path = write_video(tmp_path / "clip.avi", frames=10, fps=20.0)
+    source = VideoSource(VideoConfig(uri=str(path), pace="asap", fps=5.0)).start()
+    stamps = [item.timestamp for item in drain(source)]
+    assert stamps == pytest.approx([(i + 1) / 20.0 for i in range(10)])  # 20 fps, the file's, not 5
+
+
 def test_corrupt_frames_are_counted_and_skipped(tmp_path):
     source = VideoSource(VideoConfig(uri=str(tmp_path / "x.avi")))
     good = np.zeros((120, 160, 3), np.uint8)
