@@ -56,7 +56,7 @@ def run(args) -> int:
     deadline = time.monotonic() + args.seconds if args.seconds else None
     try:
         for r in runners:
-            r.start()
+            r.start(caller_reports_errors=True)
         while (any(r.running for r in runners) and not stdout_gone.is_set()
                and (deadline is None or time.monotonic() < deadline)):
             stdout_gone.wait(POLL_S)
@@ -69,4 +69,19 @@ def run(args) -> int:
         print(json.dumps(r.stats(), default=str), file=sys.stderr)
     if stdout_gone.is_set():  # `perceive run X | head`: main() ends quietly
         raise BrokenPipeError
+    return report_errors(runners)
+
+
+def report_errors(runners) -> int:
+    """A pipeline stopped by a problem the user can fix (a file that cannot be read) ends the run with
+    its one line and exit 2; a bug keeps its traceback. With several, each is named."""
+    from pipeline.errors import PerceiveError
+    failed = [r for r in runners if r.error is not None]
+    for r in failed:
+        if not isinstance(r.error, PerceiveError):
+            raise r.error
+    if len(failed) == 1:
+        raise failed[0].error
+    if failed:
+        raise PerceiveError("; ".join(f"pipeline {r.config.name}: {r.error}" for r in failed))
     return 0

@@ -22,6 +22,7 @@ import cv2
 
 from pipeline import stages as _stages  # noqa: F401  (registers the stage types a config may name)
 from pipeline.config.loader import option
+from pipeline.errors import PerceiveError
 from pipeline.runtime.stage import StageConfig, StageEnv, StageResult, build_stage
 from pipeline.sources.base import Item, Source, SourceConfig, open_source
 from pipeline.stats import LatencyStats
@@ -173,7 +174,10 @@ class PipelineRunner:
         self._handle(item)
         return False
 
-    def start(self) -> "PipelineRunner":
+    def start(self, caller_reports_errors: bool = False) -> "PipelineRunner":
+        """Run on a thread of its own. An error that stops the run is kept in ``error``; it is logged
+        unless the caller says it reports ``error`` itself (one line instead of two)."""
+        self._caller_reraises = self._caller_reraises or caller_reports_errors
         self._thread = threading.Thread(target=self._guarded_run, name=f"pipeline-{self.config.name}",
                                         daemon=True)
         self._thread.start()
@@ -185,7 +189,11 @@ class PipelineRunner:
         except Exception as exc:  # keeps other pipelines alive; the daemon's watchdog sees no progress
             self.error = exc
             self.counters["crashes"] += 1
-            if not self._caller_reraises:
+            if self._caller_reraises:
+                return
+            if isinstance(exc, PerceiveError):  # a file that cannot be read: what to fix, not where
+                log.error("pipeline %s stopped: %s", self.config.name, exc)
+            else:  # a bug: keep the traceback
                 log.exception("pipeline %s stopped on an error", self.config.name)
 
     def stop(self, timeout: float = 2.0) -> None:
