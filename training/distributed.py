@@ -28,9 +28,10 @@ from pipeline.errors import ConfigError
 log = logging.getLogger(__name__)
 
 DEVICE_CHOICES = "auto, cpu, cuda or cuda:N"
-# Rank 0 evaluates alone while the others wait in a collective; an evaluation of a big held-out set
-# can take minutes on a CPU, far below this.
-COLLECTIVE_TIMEOUT = timedelta(minutes=60)
+# The other ranks wait in a collective while rank 0 evaluates alone (minutes) or builds a dataset cache
+# the first time (can be hours for the big synthetic sets). A rank that fails does not leave the others
+# waiting this long: torchrun stops the whole group when one process exits with an error.
+COLLECTIVE_TIMEOUT = timedelta(hours=6)
 
 
 def resolve_device(spec: str, local_rank: int = 0, world: int = 1):
@@ -107,7 +108,11 @@ class Context:
         model = model.to(self.device)
         if not self.distributed:
             return model
+        import torch
         from torch.nn.parallel import DistributedDataParallel
+        if self.device.type == "cuda":  # batch statistics over the global batch; SyncBatchNorm needs a GPU,
+            # so on CPU each rank normalises over its own batch / N samples
+            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
         return DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
 
     @staticmethod
@@ -201,6 +206,18 @@ class Context:
         box = [obj]
         dist.broadcast_object_list(box, src=0, device=self.device if self.device.type == "cuda" else None)
         return box[0]
+
+    def main_first(self, fn: Callable[[], Any]) -> Any:
+        """``fn()`` on rank 0, then on the others: rank 0 builds and caches a dataset alone, the others
+        load the cache instead of writing the same files at the same time."""
+        if self.is_main:
+            result = fn()
+        if self.distributed:
+            import torch.distributed as dist
+            dist.barrier()
+        if not self.is_main:
+            result = fn()
+        return result
 
     def on_main(self, fn: Callable[[], Any]) -> Any:
         """Run ``fn`` on rank 0 only (evaluation of the unwrapped model) and give every rank its result."""

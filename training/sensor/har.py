@@ -6,6 +6,7 @@ cross-validation on that split (``cv_folds``); the test split is scored once at 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -100,17 +101,14 @@ def fit(cfg: Config, x: np.ndarray, y: np.ndarray, classes: int, spec: SensorSpe
     start = run.load_state(model, opt, sched).get("epoch", 0) if run is not None else 0
     loss_fn = torch.nn.CrossEntropyLoss()
     rank_batch = dist.per_rank(cfg.batch)
-
-    def make_batch(idx: np.ndarray, rng: np.random.Generator):
-        length = int(rng.integers(cfg.min_crop, x.shape[1] + 1))
-        return np.concatenate([normalize_window(augment(x[j], length, cfg, rng), spec) for j in idx]), y[idx]
+    make = partial(make_batch, cfg, x, y, spec)
 
     for epoch in progress(range(start, cfg.epochs), desc=desc, initial=start, total=cfg.epochs):
         model.train()
         shard = dist.epoch_shard(len(x), epoch, cfg.seed)
         plan = [shard[i:i + rank_batch] for i in range(0, len(shard), rank_batch)]
         losses = []
-        for batch, labels in dist.batches(plan, make_batch, cfg.seed, epoch):
+        for batch, labels in dist.batches(plan, make, cfg.seed, epoch):
             with dist.autocast():
                 loss = loss_fn(model(dist.tensor(batch)), dist.tensor(labels))
             dist.step(loss, opt, model, cfg.clip)
@@ -120,6 +118,13 @@ def fit(cfg: Config, x: np.ndarray, y: np.ndarray, classes: int, spec: SensorSpe
             run.log(train_loss=dist.mean(float(np.mean(losses))))
             run.save_state(model, opt, sched, epoch=epoch + 1)
     return dist.unwrap(model)
+
+
+def make_batch(cfg: Config, x: np.ndarray, y: np.ndarray, spec: SensorSpec, idx: np.ndarray,
+               rng: np.random.Generator):
+    """Augmented, standardised windows of recordings ``idx``, one random length per batch."""
+    length = int(rng.integers(cfg.min_crop, x.shape[1] + 1))
+    return np.concatenate([normalize_window(augment(x[j], length, cfg, rng), spec) for j in idx]), y[idx]
 
 
 def predict(model, x: np.ndarray, spec: SensorSpec) -> np.ndarray:
