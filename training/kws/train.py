@@ -196,7 +196,7 @@ def train(cfg: Config, run: RunDir) -> dict:
     import torch
     dist = run.dist
     set_seed(cfg.seed, threads=1)
-    (x_train, y_train), (x_test, y_test), voices = build_data(cfg)
+    (x_train, y_train), (x_test, y_test), voices = dist.main_first(lambda: build_data(cfg))  # rank 0 caches it
     names = label_names(cfg)
     model = build_model(cfg, x_train.shape[-1], len(names))
     flat = x_train.reshape(-1, x_train.shape[-1]).astype(np.float32)
