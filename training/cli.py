@@ -40,6 +40,9 @@ def add_trainers(parser) -> None:
         t.add_argument("--out", default="runs", help="folder for run directories (default: runs)")
         t.add_argument("--device", default="auto",
                        help="auto (CUDA when PyTorch sees a GPU, else CPU), cpu, cuda or cuda:N (default: auto)")
+        t.add_argument("--no-amp", dest="amp", action="store_false",
+                       help="train in fp32 on CUDA too (default: torch.autocast mixed precision on CUDA; "
+                            "never on CPU)")
         t.add_argument("--workers", type=int, default=0,
                        help="DataLoader processes building batches, per training process (default: 0)")
         t.add_argument("--resume", metavar="RUN",
@@ -59,7 +62,7 @@ def _runner(name: str, module_name: str):
             return 0
         from training.distributed import open_run, setup
         config = _config(module, args)
-        ctx = setup(args.device, args.workers)
+        ctx = setup(args.device, args.workers, args.amp)
         try:
             run_dir = open_run(args.out, name, config, ctx, resume=args.resume)
             metrics = {**module.train(config, run_dir), **ctx.describe()}

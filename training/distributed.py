@@ -55,7 +55,7 @@ def resolve_device(spec: str, local_rank: int = 0, world: int = 1):
     return torch.device("cuda", index)
 
 
-def setup(device: str = "auto", workers: int = 0) -> "Context":
+def setup(device: str = "auto", workers: int = 0, mixed_precision: bool = True) -> "Context":
     """The context of this process: one process, or one rank of a torchrun launch (RANK, WORLD_SIZE,
     LOCAL_RANK in the environment), whose process group is set up here (NCCL on CUDA, gloo on CPU)."""
     import torch
@@ -70,9 +70,11 @@ def setup(device: str = "auto", workers: int = 0) -> "Context":
         if resolved.type == "cuda":
             torch.cuda.set_device(resolved)
         dist.init_process_group("nccl" if resolved.type == "cuda" else "gloo", timeout=COLLECTIVE_TIMEOUT)
-    ctx = Context(rank=rank, world=world, local_rank=local_rank, device=resolved, workers=workers)
+    ctx = Context(rank=rank, world=world, local_rank=local_rank, device=resolved, workers=workers,
+                  mixed_precision=mixed_precision)
     if ctx.is_main:
-        log.info("training on %s, %d process(es)%s, %d data worker(s) per process", resolved, world,
+        log.info("training on %s%s, %d process(es)%s, %d data worker(s) per process", resolved,
+                 " with autocast" if ctx.amp else "", world,
                  f" ({'nccl' if resolved.type == 'cuda' else 'gloo'})" if world > 1 else "", workers)
     return ctx
 
@@ -80,10 +82,12 @@ def setup(device: str = "auto", workers: int = 0) -> "Context":
 class Context:
     """This process's rank, device and helpers; a default Context is one CPU process."""
 
-    def __init__(self, rank: int = 0, world: int = 1, local_rank: int = 0, device: Any = "cpu", workers: int = 0):
+    def __init__(self, rank: int = 0, world: int = 1, local_rank: int = 0, device: Any = "cpu", workers: int = 0,
+                 mixed_precision: bool = True):
         import torch
         self.rank, self.world, self.local_rank, self.workers = rank, world, local_rank, workers
         self.device = torch.device(device)
+        self.mixed_precision = mixed_precision
         self._scaler = None
 
     @property
@@ -96,11 +100,13 @@ class Context:
 
     @property
     def amp(self) -> bool:
-        """Mixed precision on CUDA only: CPU autocast (bfloat16) is slower than fp32 on most CPUs."""
-        return self.device.type == "cuda"
+        """Mixed precision on CUDA only (unless turned off): CPU autocast (bfloat16) is slower than fp32
+        on most CPUs."""
+        return self.device.type == "cuda" and self.mixed_precision
 
     def describe(self) -> dict:
-        return {"device": str(self.device), "processes": self.world, "data_workers": self.workers}
+        return {"device": str(self.device), "processes": self.world, "data_workers": self.workers,
+                "mixed_precision": self.amp}
 
     # --- model -----------------------------------------------------------------------------------------
     def wrap(self, model):
@@ -118,7 +124,8 @@ class Context:
     @staticmethod
     def unwrap(model):
         """The plain module (checkpoints, evaluation on one rank, export): no ``module.`` prefix."""
-        return getattr(model, "module", model)
+        from torch.nn.parallel import DistributedDataParallel
+        return model.module if isinstance(model, DistributedDataParallel) else model
 
     def tensor(self, array):
         import torch

@@ -70,7 +70,7 @@ def test_torchrun_har_checkpoint_exports_like_a_one_process_run(tmp_path):
     sets = [a for k, v in TINY_HAR.items() for a in ("--set", f"{k}={v}")]
     out = torchrun("-m", "training", "-q", "har", "--device", "cpu", "--out", str(tmp_path / "runs"), *sets)
     metrics = json.loads(out[out.index("{"):])
-    assert metrics["processes"] == 2 and metrics["device"] == "cpu"
+    assert metrics["processes"] == 2 and metrics["device"] == "cpu" and metrics["mixed_precision"] is False
     assert [p.name for p in (tmp_path / "runs").iterdir()] == [Path(metrics["run"]).name]
     two = Path(metrics["run"])
     assert {"config.json", "checkpoint.pt", "metrics.json", "curves.png", STATE_FILE} <= {p.name for p in two.iterdir()}

@@ -8,6 +8,7 @@ variants that never appear in training (training/kws/synth.py: HELD_OUT_*).
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -221,7 +222,7 @@ def train(cfg: Config, run: RunDir) -> dict:
         model.train()
         order = dist.epoch_shard(len(x_train), epoch, cfg.seed)
         rng = dist.rng(cfg.seed, epoch)
-        epoch_losses = []
+        epoch_losses, began = [], time.perf_counter()
         for i in range(steps_per_epoch):
             if step >= total:
                 break
@@ -239,10 +240,10 @@ def train(cfg: Config, run: RunDir) -> dict:
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.3f}")
         model.eval()
-        epoch += 1
+        epoch, train_seconds = epoch + 1, time.perf_counter() - began  # the steps, without the evaluation
         scores = dist.on_main(lambda: utterance_accuracy(_logits(dist.unwrap(model), cfg, x_test), y_test, names))
         run.log(train_loss=dist.mean(float(np.mean(epoch_losses))), heldout_keyword_acc=scores["keyword_accuracy"],
-                heldout_frame_acc=scores["frame_accuracy"])
+                heldout_frame_acc=scores["frame_accuracy"], train_seconds=train_seconds)
         if scores["keyword_accuracy"] >= best:
             best = scores["keyword_accuracy"]
             best_scores = scores

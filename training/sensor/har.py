@@ -5,6 +5,7 @@ cross-validation on that split (``cv_folds``); the test split is scored once at 
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import partial
 
@@ -104,6 +105,7 @@ def fit(cfg: Config, x: np.ndarray, y: np.ndarray, classes: int, spec: SensorSpe
     make = partial(make_batch, cfg, x, y, spec)
 
     for epoch in progress(range(start, cfg.epochs), desc=desc, initial=start, total=cfg.epochs):
+        began = time.perf_counter()
         model.train()
         shard = dist.epoch_shard(len(x), epoch, cfg.seed)
         plan = [shard[i:i + rank_batch] for i in range(0, len(shard), rank_batch)]
@@ -115,7 +117,7 @@ def fit(cfg: Config, x: np.ndarray, y: np.ndarray, classes: int, spec: SensorSpe
             losses.append(loss.item())
         sched.step()
         if run is not None:
-            run.log(train_loss=dist.mean(float(np.mean(losses))))
+            run.log(train_loss=dist.mean(float(np.mean(losses))), epoch_seconds=time.perf_counter() - began)
             run.save_state(model, opt, sched, epoch=epoch + 1)
     return dist.unwrap(model)
 
@@ -166,7 +168,8 @@ def train(cfg: Config, run: RunDir) -> dict:
                  for i, lab in enumerate(labels)}
     metrics.update(test_accuracy=float((pred == test_y).mean()), test_windows=int(len(test_y)),
                    per_class=per_class, confusion=matrix.tolist(), labels=labels,
-                   first_loss=run.history["train_loss"][0], last_loss=run.history["train_loss"][-1])
+                   first_loss=run.history["train_loss"][0], last_loss=run.history["train_loss"][-1],
+                   seconds_per_epoch=float(np.median(run.history["epoch_seconds"])))
     run.plot_curves()
     run.plot_confusion(matrix, labels)
     run.save_checkpoint(model, labels=labels, sensor=spec.__dict__, metrics=metrics)
