@@ -84,7 +84,8 @@ def test_torchrun_har_checkpoint_exports_like_a_one_process_run(tmp_path):
     export_har(str(one.path / "checkpoint.pt"), tmp_path / "m1")
     export_har(str(two / "checkpoint.pt"), tmp_path / "m2")
     assert _contract_shape(tmp_path / "m1" / "har.onnx") == _contract_shape(tmp_path / "m2" / "har.onnx")
-    assert Engine(tmp_path / "m2" / "har.onnx").run({"imu": np.zeros((1, 100, 6), np.float32)})["logits"].shape == (1, 4)
+    logits = Engine(tmp_path / "m2" / "har.onnx").run({"imu": np.zeros((1, 100, 6), np.float32)})["logits"]
+    assert logits.shape == (1, 4)
 
 
 har_make_batch = har.make_batch
