@@ -12,6 +12,9 @@ import numpy as np
 
 from pipeline.config.loader import build, to_dict
 from pipeline.config.tree import apply_override, read_toml
+from pipeline.errors import ConfigError
+
+STATE_FILE = "state.pt"  # the resume state, saved as training goes (checkpoint.pt is the model to export)
 
 
 def load_train_config(cls: type, path: str | None, overrides: list[str]) -> Any:
@@ -32,13 +35,18 @@ def set_seed(seed: int, threads: int = 1) -> None:
 
 
 def progress(iterable=None, **kwargs):
+    """A progress bar; hidden with PERCEIVE_NO_PROGRESS=1 and on every torchrun rank but 0."""
     from tqdm import tqdm
-    quiet = os.environ.get("PERCEIVE_NO_PROGRESS", "") not in ("", "0")
+    quiet = os.environ.get("PERCEIVE_NO_PROGRESS", "") not in ("", "0") or os.environ.get("RANK", "0") != "0"
     return tqdm(iterable, dynamic_ncols=True, mininterval=1.0, disable=quiet, **kwargs)
 
 
 class RunDir:
-    """runs/<name>-<time>/ holding config.json, checkpoints, metrics.json and plots."""
+    """runs/<name>-<time>/ holding config.json, checkpoints, metrics.json, plots and the resume state.
+
+    ``dist`` is where the trainer runs (training/distributed.py); in a torchrun launch only rank 0
+    holds a RunDir, the other ranks a FollowerRun that writes nothing.
+    """
 
     def __init__(self, root: str | Path, name: str, config: Any):
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -51,6 +59,20 @@ class RunDir:
         self.config = to_dict(config)
         self.write_json("config.json", self.config)
         self.history: dict[str, list[float]] = {}
+        self.resumed = False
+        self.dist = _single_process()
+
+    @classmethod
+    def reopen(cls, path: str | Path, name: str) -> "RunDir":
+        """An existing run folder of trainer ``name``, to continue from its STATE_FILE."""
+        run = cls.__new__(cls)
+        run.path = Path(path)
+        if not run.path.name.startswith(f"{name}-") or not (run.path / "config.json").is_file():
+            raise ConfigError(f"--resume {path}: not a run folder of `perceive train {name}` "
+                              f"(expected {name}-TIME/ with config.json)")
+        run.config = json.loads((run.path / "config.json").read_text())
+        run.history, run.resumed, run.dist = {}, True, _single_process()
+        return run
 
     def write_json(self, name: str, data: Any) -> Path:
         path = self.path / name
@@ -62,12 +84,46 @@ class RunDir:
             self.history.setdefault(key, []).append(float(value))
 
     def save_checkpoint(self, model, name: str = "checkpoint.pt", **extra: Any) -> Path:
-        """Weights plus the resolved config and anything else needed to rebuild the model."""
+        """Weights (of the unwrapped module: no DDP ``module.`` prefix) plus the resolved config and
+        anything else needed to rebuild the model."""
+        state = self.dist.unwrap(model).state_dict()
+        return self._save({"model": state, "config": self.config, "history": self.history, **extra}, name)
+
+    def save_state(self, model, opt, sched=None, **progress: Any) -> Path:
+        """What --resume needs: weights, optimiser and scheduler state, history and the trainer's
+        progress (epoch or step, best score, ...)."""
+        return self._save({"model": self.dist.unwrap(model).state_dict(), "optimizer": opt.state_dict(),
+                           "scheduler": sched.state_dict() if sched is not None else None,
+                           "history": self.history, "progress": progress}, STATE_FILE)
+
+    def load_state(self, model, opt, sched=None) -> dict:
+        """On a resumed run, restore model, optimiser, scheduler and history (on every rank) and return
+        the saved progress; on a fresh run, an empty dict."""
+        if not self.resumed:
+            return {}
+        import torch
+        path = self.path / STATE_FILE
+        if not path.is_file():
+            raise ConfigError(f"--resume {self.path}: no {STATE_FILE} (the run stopped before its first save)")
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        self.dist.unwrap(model).load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])  # moves the moments to the parameters' device
+        if sched is not None and state["scheduler"] is not None:
+            sched.load_state_dict(state["scheduler"])
+        self.history = state["history"]
+        return state["progress"]
+
+    def _save(self, payload: dict, name: str) -> Path:
         import torch
         path = self.path / name
         tmp = path.with_suffix(".tmp")
-        torch.save({"model": model.state_dict(), "config": self.config, "history": self.history, **extra}, tmp)
+        torch.save(payload, tmp)
         os.replace(tmp, path)
+        return path
+
+    def save_figure(self, fig, name: str) -> Path:
+        path = self.path / name
+        fig.savefig(path, dpi=90)
         return path
 
     def plot_curves(self, name: str = "curves.png") -> Path:
@@ -82,8 +138,7 @@ class RunDir:
             ax.grid(alpha=0.3)
         axes[-1, 0].set_xlabel("epoch / evaluation")
         fig.tight_layout()
-        path = self.path / name
-        fig.savefig(path, dpi=90)
+        path = self.save_figure(fig, name)
         plt.close(fig)
         return path
 
@@ -103,10 +158,38 @@ class RunDir:
                 if matrix[i, j]:
                     ax.text(j, i, int(matrix[i, j]), ha="center", va="center", fontsize=7)
         fig.tight_layout()
-        path = self.path / name
-        fig.savefig(path, dpi=90)
+        path = self.save_figure(fig, name)
         plt.close(fig)
         return path
+
+
+class FollowerRun(RunDir):
+    """The run as a rank other than 0 sees it: same path, config and history; writes nothing."""
+
+    def __init__(self, path: str | Path, config: Any, resumed: bool = False):
+        self.path = Path(path)
+        self.config = config if isinstance(config, dict) else to_dict(config)
+        self.history, self.resumed, self.dist = {}, resumed, _single_process()
+
+    def write_json(self, name: str, data: Any) -> Path:
+        return self.path / name
+
+    def _save(self, payload: dict, name: str) -> Path:
+        return self.path / name
+
+    def save_figure(self, fig, name: str) -> Path:
+        return self.path / name
+
+    def plot_curves(self, name: str = "curves.png") -> Path:
+        return self.path / name
+
+    def plot_confusion(self, matrix: np.ndarray, labels: list[str], name: str = "confusion.png") -> Path:
+        return self.path / name
+
+
+def _single_process():
+    from training.distributed import Context
+    return Context()
 
 
 def confusion_matrix(true: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:

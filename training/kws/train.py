@@ -8,6 +8,7 @@ variants that never appear in training (training/kws/synth.py: HELD_OUT_*).
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -78,9 +79,10 @@ def build_model(cfg: Config, n_mels: int, n_classes: int):
     return StreamingKws()
 
 
-def zero_state(cfg: Config, batch: int):
+def zero_state(cfg: Config, batch: int, device=None):
     import torch
-    return torch.zeros(cfg.layers, batch, cfg.hidden), torch.zeros(cfg.layers, batch, cfg.hidden)
+    return (torch.zeros(cfg.layers, batch, cfg.hidden, device=device),
+            torch.zeros(cfg.layers, batch, cfg.hidden, device=device))
 
 
 def label_names(cfg: Config) -> list[str]:
@@ -89,11 +91,11 @@ def label_names(cfg: Config) -> list[str]:
 
 def _logits(model, cfg: Config, feats: np.ndarray, batch: int = 128) -> np.ndarray:
     import torch
-    outs = []
+    outs, device = [], next(model.parameters()).device
     with torch.no_grad():
         for i in range(0, len(feats), batch):
-            x = torch.from_numpy(feats[i:i + batch].astype(np.float32))
-            outs.append(model(x, *zero_state(cfg, len(x)))[0].numpy())
+            x = torch.from_numpy(feats[i:i + batch].astype(np.float32)).to(device)
+            outs.append(model(x, *zero_state(cfg, len(x), device))[0].float().cpu().numpy())
     return np.concatenate(outs)
 
 
@@ -193,8 +195,9 @@ def _corpus_key(cfg: Config) -> str:
 
 def train(cfg: Config, run: RunDir) -> dict:
     import torch
+    dist = run.dist
     set_seed(cfg.seed, threads=1)
-    (x_train, y_train), (x_test, y_test), voices = build_data(cfg)
+    (x_train, y_train), (x_test, y_test), voices = dist.main_first(lambda: build_data(cfg))  # rank 0 caches it
     names = label_names(cfg)
     model = build_model(cfg, x_train.shape[-1], len(names))
     flat = x_train.reshape(-1, x_train.shape[-1]).astype(np.float32)
@@ -202,32 +205,34 @@ def train(cfg: Config, run: RunDir) -> dict:
     model.std.copy_(torch.from_numpy(flat.std(0) + 1e-3))
     if cfg.init:
         model.load_state_dict(torch.load(cfg.init, map_location="cpu", weights_only=False)["model"])
+    model = dist.wrap(model)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    steps_per_epoch = max(1, len(x_train) // cfg.batch)
+    rank_batch = dist.per_rank(cfg.batch)
+    steps_per_epoch = max(1, len(x_train) // dist.world // rank_batch)
     total = steps_per_epoch * cfg.epochs if not cfg.max_steps else min(cfg.max_steps, steps_per_epoch * cfg.epochs)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, total))
     weights = torch.ones(len(names))
     weights[:len(cfg.vocabulary)] = cfg.keyword_weight
-    loss_fn = torch.nn.CrossEntropyLoss(weight=weights, ignore_index=IGNORE)
-    rng = np.random.default_rng(cfg.seed)
-    step, best, losses = 0, -1.0, []
-    bar = progress(total=total, desc="training kws")
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weights.to(dist.device), ignore_index=IGNORE)
+    saved = run.load_state(model, opt, sched)
+    step, best, losses = saved.get("step", 0), saved.get("best", -1.0), saved.get("losses", [])
+    epoch, best_scores = saved.get("epoch", 0), saved.get("best_scores")
+    bar = progress(total=total, initial=step, desc="training kws")
     while step < total:
         model.train()
-        order = rng.permutation(len(x_train))
-        epoch_losses = []
+        order = dist.epoch_shard(len(x_train), epoch, cfg.seed)
+        rng = dist.rng(cfg.seed, epoch)
+        epoch_losses, began = [], time.perf_counter()
         for i in range(steps_per_epoch):
             if step >= total:
                 break
-            idx = order[i * cfg.batch:(i + 1) * cfg.batch]
-            x = torch.from_numpy(augment(x_train[idx].astype(np.float32), cfg, rng))
-            y = torch.from_numpy(y_train[idx])
-            logits = model(x, *zero_state(cfg, len(idx)))[0]
-            loss = loss_fn(logits.reshape(-1, len(names)), y.reshape(-1))
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-            opt.step()
+            idx = order[i * rank_batch:(i + 1) * rank_batch]
+            x = dist.tensor(augment(x_train[idx].astype(np.float32), cfg, rng))
+            y = dist.tensor(y_train[idx])
+            with dist.autocast():
+                logits = model(x, *zero_state(cfg, len(idx), dist.device))[0]
+                loss = loss_fn(logits.reshape(-1, len(names)).float(), y.reshape(-1))
+            dist.step(loss, opt, model, cfg.clip)
             sched.step()
             step += 1
             losses.append(loss.item())
@@ -235,15 +240,18 @@ def train(cfg: Config, run: RunDir) -> dict:
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.3f}")
         model.eval()
-        scores = utterance_accuracy(_logits(model, cfg, x_test), y_test, names)
-        run.log(train_loss=float(np.mean(epoch_losses)), heldout_keyword_acc=scores["keyword_accuracy"],
-                heldout_frame_acc=scores["frame_accuracy"])
+        epoch, train_seconds = epoch + 1, time.perf_counter() - began  # the steps, without the evaluation
+        scores = dist.on_main(lambda: utterance_accuracy(_logits(dist.unwrap(model), cfg, x_test), y_test, names))
+        run.log(train_loss=dist.mean(float(np.mean(epoch_losses))), heldout_keyword_acc=scores["keyword_accuracy"],
+                heldout_frame_acc=scores["frame_accuracy"], train_seconds=train_seconds)
         if scores["keyword_accuracy"] >= best:
             best = scores["keyword_accuracy"]
             best_scores = scores
             run.save_checkpoint(model, labels=names, audio=to_dict(default_spec()), voices=voices,
                                 metrics=_public(scores, losses))
+        run.save_state(model, opt, sched, step=step, epoch=epoch, best=best, best_scores=best_scores, losses=losses)
     bar.close()
+    losses = list(dist.mean(np.array(losses)))  # each rank's step losses -> the global batch's
     run.plot_curves()
     run.plot_confusion(best_scores["confusion"], names)
     return {**_public(best_scores, losses), "steps": step, "checkpoint": str(run.path / "checkpoint.pt"),

@@ -7,6 +7,7 @@ precision and recall at IoU 0.5 are measured on whole scenes from held-out famil
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -110,8 +111,9 @@ def detect(model, bgr: np.ndarray, params: DetectParams):
     """Whole-scene detection as the runtime does it (scene sizes are multiples of 32)."""
     import torch
     model.eval()
+    device = next(model.parameters()).device
     with torch.no_grad():
-        prob = torch.sigmoid(model(torch.from_numpy(to_input(bgr))))[0, 0].numpy()
+        prob = torch.sigmoid(model(torch.from_numpy(to_input(bgr)).to(device)).float())[0, 0].cpu().numpy()
     model.train()
     quads, scores = boxes_from_map(prob, params)
     return [q * OUTPUT_STRIDE for q in quads], scores
@@ -131,38 +133,50 @@ def evaluate(model, root: Path, labels: list[dict], params: DetectParams) -> dic
 
 def train(cfg: Config, run: RunDir) -> dict:
     import torch
+    dist = run.dist
     set_seed(cfg.seed, cfg.threads)
-    train_root = scene_set(cfg.data_dir, "train", cfg.train_scenes)
-    eval_root = scene_set(cfg.data_dir, "heldout", cfg.eval_scenes)
+    train_root, eval_root = dist.main_first(lambda: (scene_set(cfg.data_dir, "train", cfg.train_scenes),
+                                                     scene_set(cfg.data_dir, "heldout", cfg.eval_scenes)))
     train_labels, eval_labels = load_scenes(train_root), load_scenes(eval_root)
-    rng = np.random.default_rng(cfg.seed)
-    model = build_model(cfg)
+    # the scenes of every global batch, the same on every rank; each rank crops its part
+    picks = np.random.default_rng(cfg.seed).integers(0, len(train_labels), (cfg.steps, cfg.batch))
+    plan = [dist.part(p) for p in picks]
+    model = dist.wrap(build_model(cfg))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.steps, pct_start=0.1)
-    params, losses, best = DetectParams(), [], None
-    for step in progress(range(1, cfg.steps + 1), desc="ocr-det"):
-        xs, ys = [], []
-        for k in rng.integers(0, len(train_labels), cfg.batch):
-            item = train_labels[k]
-            crop, quads = random_crop(cv2.imread(str(train_root / item["file"])), item["quads"], cfg.crop, rng)
-            xs.append(to_input(crop))
-            ys.append(target_map(quads, crop.shape[:2])[None])
-        logits = model(torch.from_numpy(np.concatenate(xs)))
-        target = torch.from_numpy(np.stack(ys))
-        loss = segmentation_loss(logits, target)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    saved = run.load_state(model, opt, sched)
+    start, best, losses = saved.get("step", 0), saved.get("best"), saved.get("losses", [])
+    params = DetectParams()
+    crops = dist.batches(plan, partial(make_batch, cfg, train_root, train_labels), cfg.seed, start=start)
+    for step, (x, target) in zip(progress(range(start + 1, cfg.steps + 1), desc="ocr-det", initial=start,
+                                          total=cfg.steps), crops):
+        with dist.autocast():
+            logits = model(dist.tensor(x))
+        loss = segmentation_loss(logits.float(), dist.tensor(target))
+        dist.step(loss, opt, model)
         sched.step()
         losses.append(loss.item())
         if step % cfg.eval_every == 0 or step == cfg.steps:
-            scores = evaluate(model, eval_root, eval_labels, params)
-            run.log(train_loss=float(np.mean(losses[-cfg.eval_every:])), heldout_f1=scores["f1"])
+            scores = dist.on_main(lambda: evaluate(dist.unwrap(model), eval_root, eval_labels, params))
+            run.log(train_loss=dist.mean(float(np.mean(losses[-cfg.eval_every:]))), heldout_f1=scores["f1"])
             if best is None or scores["f1"] >= best["f1"]:
                 best = {**scores, "step": step}
                 run.save_checkpoint(model, metrics=best)
+            run.save_state(model, opt, sched, step=step, best=best, losses=losses)
+    losses = dist.mean(np.array(losses))  # each rank's step losses -> the global batch's
     run.plot_curves()
     return {"heldout": best, "first_loss": float(np.mean(losses[:10])), "last_loss": float(np.mean(losses[-10:]))}
+
+
+def make_batch(cfg: Config, root: Path, labels: list[dict], picks: np.ndarray, rng: np.random.Generator):
+    """Random crops of the picked scenes and their target maps (run in DataLoader workers)."""
+    xs, ys = [], []
+    for k in picks:
+        item = labels[k]
+        crop, quads = random_crop(cv2.imread(str(root / item["file"])), item["quads"], cfg.crop, rng)
+        xs.append(to_input(crop))
+        ys.append(target_map(quads, crop.shape[:2])[None])
+    return np.concatenate(xs), np.stack(ys)
 
 
 def segmentation_loss(logits, target):

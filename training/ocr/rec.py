@@ -85,10 +85,12 @@ def recognise(model, images: list[np.ndarray], batch: int = 64) -> list[str]:
     texts = []
     order = np.argsort([im.shape[1] for im in images])
     results: dict[int, str] = {}
+    device = next(model.parameters()).device
     with torch.no_grad():
         for i in range(0, len(order), batch):
             idx = order[i:i + batch]
-            logits = model(torch.from_numpy(batch_lines([images[j] for j in idx], REC_SPEC))).numpy()
+            x = torch.from_numpy(batch_lines([images[j] for j in idx], REC_SPEC)).to(device)
+            logits = model(x).float().cpu().numpy()
             for j, lg in zip(idx, logits):
                 results[int(j)] = greedy_decode(softmax(lg), ALPHABET).text
     texts = [results[i] for i in range(len(images))]
@@ -113,37 +115,42 @@ def held_out_sets(cfg: Config) -> dict:
 
 def train(cfg: Config, run: RunDir) -> dict:
     import torch
+    dist = run.dist
     set_seed(cfg.seed, cfg.threads)
-    images, texts, _ = ensure_lines(Path(cfg.data_dir), "train", cfg.train_lines, 1, False, 0.6)
-    sets = held_out_sets(cfg)
+    (images, texts, _), sets = dist.main_first(lambda: (
+        ensure_lines(Path(cfg.data_dir), "train", cfg.train_lines, 1, False, 0.6), held_out_sets(cfg)))
     targets = [torch.tensor(encode(t), dtype=torch.long) for t in texts]
     widths = np.array([im.shape[1] for im in images])
-    rng = np.random.default_rng(cfg.seed)
-    model = build_model(cfg)
+    rng = np.random.default_rng(cfg.seed)  # the global batches' order: the same on every rank
+    model = dist.wrap(build_model(cfg))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.steps, pct_start=0.1)
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
-    batches, losses, best = width_batches(widths, cfg.batch, rng), [], None
-    for step in progress(range(1, cfg.steps + 1), desc="ocr-rec"):
-        idx = next(batches)
-        x = torch.from_numpy(batch_lines([images[i] for i in idx], REC_SPEC))
-        log_probs = model(x).log_softmax(2).transpose(0, 1)  # (T, N, C)
+    saved = run.load_state(model, opt, sched)
+    start, best, losses = saved.get("step", 0), saved.get("best"), saved.get("losses", [])
+    batches = width_batches(widths, dist.per_rank(cfg.batch) * dist.world, rng)
+    for _ in range(start):  # a resumed run replays the batch order up to where it stopped
+        next(batches)
+    for step in progress(range(start + 1, cfg.steps + 1), desc="ocr-rec", initial=start, total=cfg.steps):
+        idx = dist.part(next(batches))
+        with dist.autocast():
+            logits = model(dist.tensor(batch_lines([images[i] for i in idx], REC_SPEC)))
+        log_probs = logits.float().log_softmax(2).transpose(0, 1)  # (T, N, C); CTC in fp32
         tgt = [targets[i] for i in idx]
-        loss = ctc(log_probs, torch.cat(tgt), torch.full((len(idx),), log_probs.shape[0], dtype=torch.long),
-                   torch.tensor([len(t) for t in tgt]))
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-        opt.step()
+        loss = ctc(log_probs, dist.tensor(torch.cat(tgt)),
+                   torch.full((len(idx),), log_probs.shape[0], dtype=torch.long), torch.tensor([len(t) for t in tgt]))
+        dist.step(loss, opt, model, cfg.clip)
         sched.step()
         losses.append(loss.item())
         if step % cfg.eval_every == 0 or step == cfg.steps:
-            scores = evaluate(model, sets)
-            run.log(train_ctc=float(np.mean(losses[-cfg.eval_every:])), **{
+            scores = dist.on_main(lambda: evaluate(dist.unwrap(model), sets))
+            run.log(train_ctc=dist.mean(float(np.mean(losses[-cfg.eval_every:]))), **{
                 f"{k}_cer": v["cer"] for k, v in scores.items()})
             if best is None or scores["heldout_clean"]["cer"] <= best["heldout_clean"]["cer"]:
                 best = {**scores, "step": step}
                 run.save_checkpoint(model, alphabet=ALPHABET, metrics=best)
+            run.save_state(model, opt, sched, step=step, best=best, losses=losses)
+    losses = dist.mean(np.array(losses))  # each rank's step losses -> the global batch's
     run.plot_curves()
     return {**best, "first_loss": float(np.mean(losses[:10])), "last_loss": float(np.mean(losses[-10:])),
             "train_lines": len(images)}

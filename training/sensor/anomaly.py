@@ -57,42 +57,50 @@ def build_model(cfg: Config):
     return Forecaster()
 
 
-def zero_state(cfg: Config, batch: int):
+def zero_state(cfg: Config, batch: int, device=None):
     import torch
-    return torch.zeros(cfg.layers, batch, cfg.hidden), torch.zeros(cfg.layers, batch, cfg.hidden)
+    return (torch.zeros(cfg.layers, batch, cfg.hidden, device=device),
+            torch.zeros(cfg.layers, batch, cfg.hidden, device=device))
 
 
 def fit(cfg: Config, norm: np.ndarray, run: RunDir):
+    """Every rank draws the same global batch of sequence starts and trains on its part of it.
+    Returns the unwrapped model."""
     import torch
+    dist = run.dist
     rng = np.random.default_rng(cfg.seed)
-    model = build_model(cfg)
+    model = dist.wrap(build_model(cfg))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.steps)
-    losses = []
-    for step in progress(range(cfg.steps), desc=f"anomaly {cfg.series}"):
-        starts = rng.integers(0, len(norm) - cfg.seq_len - 1, cfg.batch)
+    saved = run.load_state(model, opt, sched)
+    if saved:
+        rng.bit_generator.state = saved["rng"]
+    start, rank_batch, losses = saved.get("step", 0), dist.per_rank(cfg.batch), []
+    for step in progress(range(start, cfg.steps), desc=f"anomaly {cfg.series}", initial=start, total=cfg.steps):
+        starts = dist.part(rng.integers(0, len(norm) - cfg.seq_len - 1, cfg.batch))
         seqs = np.stack([norm[s:s + cfg.seq_len + 1] for s in starts])[..., None].astype(np.float32)
-        x, target = torch.from_numpy(seqs[:, :-1]), torch.from_numpy(seqs[:, 1:])
-        pred, _, _ = model(x, *zero_state(cfg, cfg.batch))
-        loss = torch.nn.functional.l1_loss(pred, target)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-        opt.step()
+        x, target = dist.tensor(seqs[:, :-1]), dist.tensor(seqs[:, 1:])
+        with dist.autocast():
+            pred, _, _ = model(x, *zero_state(cfg, rank_batch, dist.device))
+            loss = torch.nn.functional.l1_loss(pred.float(), target)
+        dist.step(loss, opt, model, cfg.clip)
         sched.step()
         losses.append(loss.item())
         if (step + 1) % 50 == 0:
-            run.log(train_l1=float(np.mean(losses[-50:])))
-    return model
+            run.log(train_l1=dist.mean(float(np.mean(losses[-50:]))))
+            run.save_state(model, opt, sched, step=step + 1, rng=rng.bit_generator.state)
+    return dist.unwrap(model)
 
 
 def forecast(model, cfg: Config, norm: np.ndarray) -> np.ndarray:
     """One pass from a zero state, as the streaming runtime does it: predictions[t] forecasts t+1."""
     import torch
     model.eval()
+    device = next(model.parameters()).device
     with torch.no_grad():
-        pred, _, _ = model(torch.from_numpy(norm[None, :, None].astype(np.float32)), *zero_state(cfg, 1))
-    return pred[0, :, 0].numpy()
+        x = torch.from_numpy(norm[None, :, None].astype(np.float32)).to(device)
+        pred, _, _ = model(x, *zero_state(cfg, 1, device))
+    return pred[0, :, 0].float().cpu().numpy()
 
 
 def model_inputs(values: np.ndarray, difference: bool) -> np.ndarray:
@@ -173,5 +181,5 @@ def _plot(run: RunDir, series: AnomalySeries, result: dict) -> None:
         for x in (series.train_end, series.calib_end):
             ax.axvline(x, color="grey", lw=0.8)
     fig.tight_layout()
-    fig.savefig(run.path / "scores.png", dpi=90)
+    run.save_figure(fig, "scores.png")
     plt.close(fig)

@@ -5,7 +5,9 @@ cross-validation on that split (``cv_folds``); the test split is scored once at 
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -13,6 +15,7 @@ from pipeline.config.loader import option
 from pipeline.contract import SensorSpec
 from pipeline.preprocess.sensor import normalize_window
 from training.common import RunDir, confusion_matrix, progress, set_seed
+from training.distributed import Context
 from training.sensor.data import HAR_CHANNELS, HAR_RATE_HZ, load_basic_motions
 
 
@@ -89,33 +92,41 @@ def spec_for(train_x: np.ndarray, cfg: Config) -> SensorSpec:
                       std=[float(v) for v in train_x.reshape(-1, train_x.shape[2]).std(0)])
 
 
-def fit(cfg: Config, x: np.ndarray, y: np.ndarray, classes: int, spec: SensorSpec, run: RunDir | None = None,
-        desc: str = "har"):
+def fit(cfg: Config, x: np.ndarray, y: np.ndarray, classes: int, spec: SensorSpec, dist: Context,
+        run: RunDir | None = None, desc: str = "har"):
+    """Train on (x, y); each rank takes its shard of every epoch. Returns the unwrapped model."""
     import torch
-    rng = np.random.default_rng(cfg.seed)
-    model = build_model(cfg, x.shape[2], classes)
+    model = dist.wrap(build_model(cfg, x.shape[2], classes))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-3)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.epochs)
+    start = run.load_state(model, opt, sched).get("epoch", 0) if run is not None else 0
     loss_fn = torch.nn.CrossEntropyLoss()
-    for epoch in progress(range(cfg.epochs), desc=desc):
+    rank_batch = dist.per_rank(cfg.batch)
+    make = partial(make_batch, cfg, x, y, spec)
+
+    for epoch in progress(range(start, cfg.epochs), desc=desc, initial=start, total=cfg.epochs):
+        began = time.perf_counter()
         model.train()
-        order = rng.permutation(len(x))
+        shard = dist.epoch_shard(len(x), epoch, cfg.seed)
+        plan = [shard[i:i + rank_batch] for i in range(0, len(shard), rank_batch)]
         losses = []
-        for i in range(0, len(order), cfg.batch):
-            idx = order[i:i + cfg.batch]
-            length = int(rng.integers(cfg.min_crop, x.shape[1] + 1))
-            batch = np.concatenate([normalize_window(augment(x[j], length, cfg, rng), spec) for j in idx])
-            logits = model(torch.from_numpy(batch))
-            loss = loss_fn(logits, torch.from_numpy(y[idx]))
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-            opt.step()
+        for batch, labels in dist.batches(plan, make, cfg.seed, epoch):
+            with dist.autocast():
+                loss = loss_fn(model(dist.tensor(batch)), dist.tensor(labels))
+            dist.step(loss, opt, model, cfg.clip)
             losses.append(loss.item())
         sched.step()
         if run is not None:
-            run.log(train_loss=float(np.mean(losses)))
-    return model
+            run.log(train_loss=dist.mean(float(np.mean(losses))), epoch_seconds=time.perf_counter() - began)
+            run.save_state(model, opt, sched, epoch=epoch + 1)
+    return dist.unwrap(model)
+
+
+def make_batch(cfg: Config, x: np.ndarray, y: np.ndarray, spec: SensorSpec, idx: np.ndarray,
+               rng: np.random.Generator):
+    """Augmented, standardised windows of recordings ``idx``, one random length per batch."""
+    length = int(rng.integers(cfg.min_crop, x.shape[1] + 1))
+    return np.concatenate([normalize_window(augment(x[j], length, cfg, rng), spec) for j in idx]), y[idx]
 
 
 def predict(model, x: np.ndarray, spec: SensorSpec) -> np.ndarray:
@@ -123,17 +134,18 @@ def predict(model, x: np.ndarray, spec: SensorSpec) -> np.ndarray:
     model.eval()
     with torch.no_grad():
         batch = np.concatenate([normalize_window(w, spec) for w in x])
-        return model(torch.from_numpy(batch)).numpy()
+        device = next(model.parameters()).device
+        return model(torch.from_numpy(batch).to(device)).float().cpu().numpy()
 
 
-def cross_validate(cfg: Config, x: np.ndarray, y: np.ndarray, classes: int) -> float:
+def cross_validate(cfg: Config, x: np.ndarray, y: np.ndarray, classes: int, dist: Context) -> float:
     rng = np.random.default_rng(cfg.seed + 1)
     folds = np.array_split(rng.permutation(len(x)), cfg.cv_folds)
     correct = 0
     for k, held in enumerate(folds):
         train = np.setdiff1d(np.arange(len(x)), held)
         spec = spec_for(x[train], cfg)
-        model = fit(cfg, x[train], y[train], classes, spec, desc=f"cv fold {k + 1}/{cfg.cv_folds}")
+        model = fit(cfg, x[train], y[train], classes, spec, dist, desc=f"cv fold {k + 1}/{cfg.cv_folds}")
         correct += int((predict(model, x[held], spec).argmax(1) == y[held]).sum())
     return correct / len(x)
 
@@ -146,9 +158,9 @@ def train(cfg: Config, run: RunDir) -> dict:
         train_x, train_y = train_x[: cfg.limit_train], train_y[: cfg.limit_train]
     metrics: dict = {}
     if cfg.cv_folds > 1:
-        metrics["cv_accuracy"] = cross_validate(cfg, train_x, train_y, len(labels))
+        metrics["cv_accuracy"] = cross_validate(cfg, train_x, train_y, len(labels), run.dist)
     spec = spec_for(train_x, cfg)
-    model = fit(cfg, train_x, train_y, len(labels), spec, run)
+    model = fit(cfg, train_x, train_y, len(labels), spec, run.dist, run)
     pred = predict(model, test_x[:, -cfg.window:], spec).argmax(1)
     matrix = confusion_matrix(test_y, pred, len(labels))
     per_class = {lab: {"recall": float(matrix[i, i] / max(1, matrix[i].sum())),
@@ -156,7 +168,8 @@ def train(cfg: Config, run: RunDir) -> dict:
                  for i, lab in enumerate(labels)}
     metrics.update(test_accuracy=float((pred == test_y).mean()), test_windows=int(len(test_y)),
                    per_class=per_class, confusion=matrix.tolist(), labels=labels,
-                   first_loss=run.history["train_loss"][0], last_loss=run.history["train_loss"][-1])
+                   first_loss=run.history["train_loss"][0], last_loss=run.history["train_loss"][-1],
+                   seconds_per_epoch=float(np.median(run.history["epoch_seconds"])))
     run.plot_curves()
     run.plot_confusion(matrix, labels)
     run.save_checkpoint(model, labels=labels, sensor=spec.__dict__, metrics=metrics)
