@@ -52,7 +52,10 @@ def plot_latency(series: dict[str, list[float]], out: str | Path, title: str) ->
     fig.suptitle(textwrap.fill(title, TITLE_WIDTH), fontsize="small")
     fig.tight_layout()
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    try:
+        fig.savefig(out, dpi=100)
+    except (OSError, ValueError) as exc:  # ValueError: a file name whose extension matplotlib cannot write
+        raise PerceiveError(f"--plot {out}: cannot write it ({exc})") from None
+    finally:
+        plt.close(fig)
     return out
