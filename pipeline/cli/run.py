@@ -8,6 +8,7 @@ import time
 from dataclasses import asdict
 
 POLL_S = 0.1  # how often the main thread checks whether the pipelines are done
+MAX_SECONDS = 10 * 365 * 86400  # ten years: longer is "until the sources end" (0), and overflows timers
 
 
 def register(sub) -> None:
@@ -29,8 +30,20 @@ def seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a finite number >= 0")
+    if not math.isfinite(value) or not 0 <= value <= MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a number of seconds from 0 to {MAX_SECONDS:,} (ten years)")
+    return value
+
+
+def count(text: str) -> int:
+    """An --items-like value: a whole number >= 0 (argparse reports the error as a usage line)."""
+    import argparse
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 0")
     return value
 
 
@@ -56,8 +69,8 @@ def run(args) -> int:
     deadline = time.monotonic() + args.seconds if args.seconds else None
     try:
         for r in runners:
-            r.start()
-        while (any(r.running for r in runners) and not stdout_gone.is_set()
+            r.start(caller_reraises=True)
+        while (any(r.running for r in runners) and not stdout_gone.is_set() and not failed(runners)
                and (deadline is None or time.monotonic() < deadline)):
             stdout_gone.wait(POLL_S)
     except KeyboardInterrupt:
@@ -69,4 +82,12 @@ def run(args) -> int:
         print(json.dumps(r.stats(), default=str), file=sys.stderr)
     if stdout_gone.is_set():  # `perceive run X | head`: main() ends quietly
         raise BrokenPipeError
+    error = failed(runners)
+    if error is not None:  # a source that cannot be read (missing or damaged file) stops the command
+        raise error
     return 0
+
+
+def failed(runners) -> Exception | None:
+    """The first error that stopped a pipeline: the command stops too, and raises it."""
+    return next((r.error for r in runners if r.error is not None), None)
