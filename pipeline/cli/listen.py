@@ -1,4 +1,4 @@
-"""`perceive listen`: spoken commands from the microphone or a WAV file, printed as they are heard."""
+"""`perceive listen`: spoken commands from the microphone or an audio file, printed as they are heard."""
 from __future__ import annotations
 
 import argparse
@@ -8,16 +8,17 @@ from dataclasses import asdict
 
 
 def register(sub) -> None:
-    p = sub.add_parser("listen", help="spot voice commands on the microphone or in a WAV file",
+    p = sub.add_parser("listen", help="spot voice commands on the microphone or in an audio file",
                        description="Run the keyword spotter on live audio (sounddevice; any rate, resampled to "
-                                   "the model's) or on a WAV file, printing each command with its confidence, "
+                                   "the model's) or on an audio file (WAV, FLAC, OGG; streamed), printing each command with its confidence, "
                                    "start/end time and latency. Ctrl-C stops.",
                        epilog="examples:\n  perceive listen\n  perceive listen --device 2 --json\n"
                               "  perceive listen --wav clip.wav --threshold 0.9",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     src = p.add_mutually_exclusive_group()
     src.add_argument("--device", default="", help="input device name (substring) or index (default: system default)")
-    src.add_argument("--wav", help="a WAV file to replay instead of the microphone")
+    src.add_argument("--wav", help="an audio file to replay instead of the microphone (WAV 8/16/24/32-bit "
+                                   "PCM or float, FLAC, OGG; any rate and channel count)")
     p.add_argument("--model", default="kws", help="keyword model name or path (default: kws)")
     p.add_argument("--threshold", type=float, default=0.0, help="posterior that fires (default: the model's)")
     p.add_argument("--gate-db", type=float, default=-90.0, help="energy gate in dB (default -90: off)")
@@ -30,13 +31,14 @@ def run(args) -> int:
     from pipeline.config.loader import build
     from pipeline.runtime.runner import PipelineConfig, PipelineRunner
     from pipeline.runtime.stage import StageEnv
-    from pipeline.sources.audio import input_device
+    from pipeline.sources.audio import input_device, open_audio_file
 
-    if args.wav:
+    if args.wav:   # a file that cannot be read is an error before the model loads, never a retry
+        open_audio_file(args.wav).close()
         source = {"type": "wav", "path": args.wav, "pace": "realtime" if args.realtime else "asap"}
     else:   # a device that is not there at all is an error now, not a source to retry forever
-        input_device(str(args.device))
-        source = {"type": "microphone", "device": str(args.device)}
+        input_device(str(args.device))   # one that goes away later is reopened
+        source = {"type": "microphone", "device": str(args.device), "wait_for_device": False}
     stage = {"type": "kws", "model": args.model, "threshold": args.threshold, "gate_db": args.gate_db}
     config = build(PipelineConfig, {"name": "listen", "source": source, "stages": [stage]})
 

@@ -55,6 +55,7 @@ def _unavailable(name: str, exc: Exception):
 # reach the terminal beside perceive's one-line errors, which already say what failed. Both are read
 # when cv2 loads; a user's own setting wins, and --verbose keeps OpenCV's defaults.
 QUIET_OPENCV_ENV = {"OPENCV_LOG_LEVEL": "ERROR", "OPENCV_FFMPEG_LOGLEVEL": "-8"}  # -8: AV_LOG_QUIET
+OPENCV_LOG_LEVEL_ERROR = 2  # cv::utils::logging::LOG_LEVEL_ERROR
 SIGPIPE_EXIT = 141  # 128 + SIGPIPE: what a shell reports for a program stopped by a closed pipe
 
 
@@ -63,7 +64,11 @@ def quiet_opencv() -> None:
         os.environ.setdefault(name, value)
     if "cv2" in sys.modules:  # already loaded (main() called in-process): set the level directly
         cv2 = sys.modules["cv2"]
-        cv2.setLogLevel(getattr(cv2, "LOG_LEVEL_ERROR", 2))
+        # OpenCV 4 has cv2.setLogLevel; OpenCV 5 (what pip gives Python 3.10 unpinned) only cv2.utils.logging
+        api = getattr(getattr(cv2, "utils", None), "logging", None)
+        set_level = getattr(cv2, "setLogLevel", None) or getattr(api, "setLogLevel", None)
+        if set_level is not None:
+            set_level(getattr(api, "LOG_LEVEL_ERROR", OPENCV_LOG_LEVEL_ERROR))
 
 
 def main(argv: list[str] | None = None) -> int:

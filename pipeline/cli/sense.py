@@ -8,11 +8,13 @@ from dataclasses import asdict
 
 def register(sub) -> None:
     p = sub.add_parser("sense", help="recognise activities or flag anomalies on a sensor stream",
-                       description="Read a sensor stream, validate every line (bad lines are counted by reason "
-                                   "and skipped), and print activity changes (--model har) or anomalies "
+                       description="Read a sensor stream, validate every line (bad lines, lines longer than 64 Ki "
+                                   "characters and values beyond float32 are counted by reason and skipped), "
+                                   "and print activity changes (--model har) or anomalies "
                                    "(--model anomaly). CSV needs a header line naming the time column and the "
                                    "model's channels (see `perceive models`); NDJSON lines are objects with "
-                                   "the same keys.",
+                                   "the same keys. A file or serial port that cannot be opened is an error (exit 2); a "
+                                   "serial port that goes away later is reopened; stdin ends the run at its end.",
                        epilog="examples:\n  perceive sense --source csv:walk.csv\n"
                               "  perceive sense --model anomaly --source serial:/dev/ttyUSB0@115200 "
                               "--columns t,value\n  sensor-tool | perceive sense --source stdin --json",
@@ -39,11 +41,21 @@ def source_table(spec: str, args, channels: list[str], rate: float) -> dict:
                 "pace": "realtime" if args.realtime else "asap"}
     if kind == "serial" and target:
         device, _, baud = target.partition("@")
-        return {"type": "serial", "path": device, "baud": int(baud or 115200), **common}
+        # a port that is not there at start is an error; one that goes away later is reopened
+        return {"type": "serial", "path": device, "baud": _baud(baud, spec), "wait_for_device": False, **common}
     if kind == "stdin":
         return {"type": "stdin", **common}
     from pipeline.errors import ConfigError
     raise ConfigError(f"--source {spec!r}: expected csv:FILE, ndjson:FILE, serial:DEVICE[@BAUD] or stdin")
+
+
+def _baud(text: str, spec: str) -> int:
+    if not text:
+        return 115200
+    if not text.isdigit():
+        from pipeline.errors import ConfigError
+        raise ConfigError(f"--source {spec!r}: baud rate {text!r} is not a number")
+    return int(text)
 
 
 def run(args) -> int:

@@ -1,21 +1,21 @@
-"""Audio sources: a sounddevice microphone (imported lazily) and WAV replay.
+"""Audio sources: a sounddevice microphone and audio-file replay (soundfile), both imported lazily.
 
 Samples go into a ring buffer allocated once; the consumer reads fixed blocks
 in order. Audio is delivered mono float32 in [-1, 1] at ``sample_rate``,
-resampled when the device or file has another rate.
+downmixed from any channel count and resampled when the device or file has
+another rate. A file is streamed block by block (``audio_file``), so its length
+is not limited by memory.
 """
 from __future__ import annotations
 
 import time
-import wave
 from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
 
 from pipeline.config.loader import option
 from pipeline.errors import InputError, SourceError
 from pipeline.ringbuffer import RingBuffer
+from pipeline.sources.audio_file import open_audio_file, read_block, read_wav  # noqa: F401 (read_wav: API)
 from pipeline.sources.base import SOURCES, EndOfStream, Item, ReplayOptions, Source, SourceConfig
 
 
@@ -35,7 +35,7 @@ class LinearResampler:
         self._last = np.zeros(1, dtype=np.float32)  # previous block's last sample
 
     def __call__(self, block: np.ndarray) -> np.ndarray:
-        if self.step == 1.0:
+        if self.step == 1.0 or not len(block):
             return block
         x = np.concatenate([self._last, block])  # x[0] is input sample index -1
         positions = np.arange(self._pos, len(block) - 1 + 1e-9, self.step)
@@ -55,23 +55,6 @@ def to_mono_float(samples: np.ndarray) -> np.ndarray:
     return x.mean(axis=1) if x.ndim == 2 else x
 
 
-def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
-    """A PCM WAV file as (mono float32 samples, sample rate), with clear errors."""
-    try:
-        with wave.open(str(path), "rb") as w:
-            width, channels, rate = w.getsampwidth(), w.getnchannels(), w.getframerate()
-            raw = w.readframes(w.getnframes())
-    except FileNotFoundError:
-        raise InputError(f"audio file not found: {path}") from None
-    except (wave.Error, EOFError) as exc:
-        raise InputError(f"{path}: not a PCM WAV file ({exc})") from None
-    dtypes = {1: np.uint8, 2: np.int16, 4: np.int32}
-    if width not in dtypes:
-        raise InputError(f"{path}: {8 * width}-bit WAV is not supported (use 8, 16 or 32-bit PCM)")
-    samples = np.frombuffer(raw, dtype=dtypes[width]).reshape(-1, channels)
-    return to_mono_float(samples), rate
-
-
 class _AudioSource(Source):
     kind = "audio"
 
@@ -83,7 +66,7 @@ class _AudioSource(Source):
         self._out = np.zeros((self.block, 1), dtype=np.float32)
         self._delivered = 0
 
-    def get(self, timeout: float = 0.5) -> Item | None:
+    def _get(self, timeout: float) -> Item | None:
         n = self._ring.read(self._out, timeout, partial=self.finished.is_set())
         if n == 0:
             return None
@@ -99,9 +82,13 @@ class _AudioSource(Source):
         return {**super().stats(), "overflowed_samples": self._ring.overflowed}
 
 
+ASAP_READ_S = 0.5   # as-fast-as-possible replay reads this much per call: half the CPU of 20 ms reads
+
+
 @dataclass(kw_only=True)
 class WavConfig(SourceConfig, AudioOptions, ReplayOptions):
-    path: str = option(doc="WAV file (PCM 8/16/32-bit, any rate, any channel count).")
+    path: str = option(doc="Audio file: WAV (PCM 8/16/24/32-bit, float, extensible), FLAC, OGG ...; any rate, "
+                           "any channel count (downmixed), streamed so any length.")
 
     def check(self) -> str | None:
         return None if self.path else "path: required"
@@ -111,25 +98,30 @@ class WavConfig(SourceConfig, AudioOptions, ReplayOptions):
 class WavSource(_AudioSource):
     def __init__(self, config: WavConfig, name: str = ""):
         super().__init__(config, name)
-        self._samples = np.zeros(0, dtype=np.float32)
+        self._file = None
+        self._resample: LinearResampler | None = None
+        self._frames_per_read = 0
         self._pos = 0
         self._t0 = 0.0
 
     def _open(self) -> None:
-        samples, rate = read_wav(self.config.path)
-        if not np.isfinite(samples).all():
-            raise InputError(f"{self.config.path}: contains NaN or infinite samples")
-        self._samples = LinearResampler(rate, self.sample_rate)(samples) if rate != self.sample_rate \
-            else samples
+        self._file = open_audio_file(self.config.path)
+        rate = self._file.samplerate
+        self._resample = LinearResampler(rate, self.sample_rate)
+        read_s = self.config.block_ms / 1000 if self.config.pace == "realtime" else ASAP_READ_S
+        self._frames_per_read = max(1, int(round(rate * read_s)))
         self.counters["resampled_from_hz"] = rate if rate != self.sample_rate else 0
         self._pos = 0
         self._t0 = time.monotonic()
         self._ring.reopen()
 
     def _read_once(self) -> None:
-        if self._pos >= len(self._samples):
+        block = read_block(self._file, self.config.path, self._frames_per_read)
+        if not len(block):
+            if self._file.tell() == 0:   # the header promised samples that are not there
+                raise InputError(f"{self.config.path}: contains no audio samples")
             raise EndOfStream
-        chunk = self._samples[self._pos:self._pos + self.block]
+        chunk = self._resample(block)
         self._pos += len(chunk)
         if self.config.pace == "realtime":
             delay = self._t0 + self._pos / self.sample_rate - time.monotonic()
@@ -137,6 +129,11 @@ class WavSource(_AudioSource):
                 self._stop.wait(delay)
         self._ring.write(chunk, wait=self.config.pace == "asap", stop=self._stop)
         self.counters["samples"] += len(chunk)
+
+    def _close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 @dataclass(kw_only=True)

@@ -2,9 +2,22 @@
 
 A source thread opens its device or file, reads, and hands data to the
 consumer through a buffer that never grows (newest-frame slot for video, ring
-buffers for audio and sensors). When the device fails or a live stream ends,
-the thread reopens it with exponential back-off and counts the reconnect; the
-process never goes down because a source did.
+buffers for audio and sensors).
+
+What a failure does depends on what the source is (``Source.should_retry``):
+
+- a LIVE device (camera, microphone, serial port) that fails or ends after it
+  opened is reopened with exponential back-off, and the reconnect counted: the
+  process never goes down because a device was unplugged. One that cannot be
+  opened at start is waited for with ``wait_for_device`` (the default: a daemon
+  may boot before its USB device appears); the CLIs set it false, so there it
+  is an error;
+- a FILE (or stdin) that cannot be opened or read is an error: there is
+  nothing to wait for. The source finishes, keeps the error in ``error``, and
+  ``get()`` raises it once the consumer has taken what was read before, so a
+  command exits with one line instead of retrying forever. Only a looping
+  replay that has played before is reopened (in a daemon it stands in for a
+  live feed, and its file may be replaced).
 """
 from __future__ import annotations
 
@@ -18,7 +31,7 @@ from typing import Any, Literal
 import numpy as np
 
 from pipeline.config.loader import Registry, Tagged, option
-from pipeline.errors import PerceiveError
+from pipeline.errors import PerceiveError, SourceError
 
 log = logging.getLogger("perceive.source")
 
@@ -35,6 +48,9 @@ class SourceConfig(Tagged):
     type: str = option("", "Source type: video, microphone, wav, sensor_file, serial, stdin or synthetic_*.")
     reconnect_initial_s: float = option(0.5, "First back-off delay after a failure.")
     reconnect_max_s: float = option(30.0, "Longest back-off delay between reopen attempts.")
+    wait_for_device: bool = option(
+        True, "A live device (camera, microphone, serial port) that cannot be opened at start is retried "
+              "with back-off until it appears; false makes that an error. Files are never waited for.")
 
 
 @dataclass(kw_only=True)
@@ -85,6 +101,7 @@ class Source:
         self.name = name or config.type
         self.counters: Counter[str] = Counter()
         self.last_error = ""
+        self.error: Exception | None = None  # what ended the source, raised by get() after the data
         self.finished = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -101,9 +118,19 @@ class Source:
     def _close(self) -> None:
         pass
 
-    def get(self, timeout: float = 0.5) -> Item | None:
-        """The next item for the consumer, or None when nothing came within ``timeout``."""
+    def _get(self, timeout: float) -> Item | None:
+        """The next item from the source's buffer, or None when nothing came within ``timeout``."""
         raise NotImplementedError
+
+    def get(self, timeout: float = 0.5) -> Item | None:
+        """The next item for the consumer, or None when nothing came within ``timeout``.
+
+        Raises the error that ended the source (``error``) once everything read before it was taken.
+        """
+        item = self._get(timeout)
+        if item is None and self.error is not None and self.finished.is_set():
+            raise self.error
+        return item
 
     def _end_delivery(self) -> None:
         """Wake the consumer when the source has finished."""
@@ -120,6 +147,7 @@ class Source:
     def start(self) -> "Source":
         self._stop.clear()
         self.finished.clear()
+        self.error = None
         self._thread = threading.Thread(target=self._supervise, name=f"source-{self.name}", daemon=True)
         self._thread.start()
         return self
@@ -136,6 +164,7 @@ class Source:
 
     def _supervise(self) -> None:
         while not self._stop.is_set():
+            written = self._written_so_far()
             try:
                 self._open()
                 self.counters["opened"] += 1
@@ -144,26 +173,53 @@ class Source:
                     self._backoff.reset()
             except EndOfStream:
                 self._close()
-                if self.looping:
+                if self.looping and self.counters["opened"]:
+                    if self._written_so_far() == written:   # an empty file would loop at full speed: back off
+                        self._retry(SourceError(f"{self.name}: nothing to replay"))
+                        continue
                     self.counters["loops"] += 1
                     continue
                 if not self.live:
                     log.info("source %s: end of stream", self.name)
                     break
-                self._fail("stream ended")
+                if not self._retry(SourceError(f"source {self.name}: stream ended")):
+                    break
             except (PerceiveError, OSError) as exc:
                 self._close()
-                self._fail(str(exc))
+                if not self._retry(exc if isinstance(exc, PerceiveError) else SourceError(f"{self.name}: {exc}")):
+                    break
             except Exception as exc:  # a bug in a reader must not kill the daemon; it is logged in full
                 log.exception("source %s crashed", self.name)
                 self._close()
-                self._fail(f"{type(exc).__name__}: {exc}")
+                if not self._retry(exc):
+                    break
         self._close()
         self.finished.set()
         self._end_delivery()
 
+    def _written_so_far(self) -> int:
+        """Samples or frames put in the buffer so far (sources count one or the other)."""
+        return self.counters["samples"] + self.counters["read"]
+
+    def should_retry(self) -> bool:
+        """Reopen after a failure? A live device that had opened, or that we wait for; a looping
+        replay that had played. A file that cannot be read, or a device that never opened, is an error."""
+        opened = self.counters["opened"] > 0
+        if self.live:
+            return opened or self.config.wait_for_device
+        return self.looping and opened
+
+    def _retry(self, exc: Exception) -> bool:
+        """Back off and return True to reopen, or record ``exc`` as the source's end and return False."""
+        self.last_error = str(exc)
+        if self.should_retry():
+            self._fail(str(exc))
+            return True
+        self.error = exc
+        log.debug("source %s failed for good: %s", self.name, exc)
+        return False
+
     def _fail(self, reason: str) -> None:
-        self.last_error = reason
         self.counters["reconnects"] += 1
         delay = self._backoff.next()
         log.warning("source %s failed (%s); reopening in %.1f s", self.name, reason, delay)

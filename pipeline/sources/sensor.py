@@ -1,9 +1,13 @@
 """Sensor sources: CSV / NDJSON replay, and a line reader over a serial device or stdin.
 
 Every line is parsed and validated; a bad one is rejected with a counted
-reason (malformed, missing_channel, non_finite, out_of_order, duplicate_timestamp,
-rate_mismatch) and the stream goes on. Good samples go into a ring buffer of
-(timestamp, channels...) rows allocated once.
+reason (too_long, malformed, missing_channel, non_finite, out_of_order,
+duplicate_timestamp, rate_mismatch) and the stream goes on. Good samples go
+into a ring buffer of (timestamp, channels...) rows allocated once.
+
+A file that cannot be opened is an error (see ``pipeline.sources.base``); a
+serial device that goes away after it opened is reopened; stdin that is closed
+or ends is the end of the stream.
 """
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import json
 import logging
 import math
 import os
+import stat
 import sys
 import time
 from collections import deque
@@ -25,6 +30,9 @@ from pipeline.ringbuffer import RingBuffer
 from pipeline.sources.base import SOURCES, EndOfStream, Item, ReplayOptions, Source, SourceConfig
 
 log = logging.getLogger("perceive.source")
+
+MAX_LINE_CHARS = 64 * 1024   # longer lines are counted as too_long and skipped: memory stays bounded
+FLOAT32_MAX = float(np.finfo(np.float32).max)   # values are delivered as float32: larger ones overflow
 
 
 @dataclass(kw_only=True)
@@ -65,8 +73,10 @@ class SampleValidator:
             values = [float(record[c]) for c in self.channels]
         except (TypeError, ValueError):
             return "malformed", 0.0, []
-        if not math.isfinite(t) or not all(math.isfinite(v) for v in values):
-            return "non_finite", t, values
+        except OverflowError:   # a JSON integer too large for a float
+            return "non_finite", 0.0, []
+        if not math.isfinite(t) or not all(math.isfinite(v) and abs(v) <= FLOAT32_MAX for v in values):
+            return "non_finite", t, values   # including values that float32 cannot hold (1e39 -> inf)
         if self._last_t is not None:
             if t == self._last_t:
                 return "duplicate_timestamp", t, values
@@ -87,7 +97,7 @@ def parse_line(line: str, fmt: str, columns: list[str]) -> dict | None:
     if fmt == "ndjson":
         try:
             record = json.loads(line)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):   # bad JSON, an integer too long to convert, deep nesting
             return None
         return record if isinstance(record, dict) else None
     fields = line.split(",")
@@ -107,6 +117,7 @@ class _LineSensorSource(Source):
         self._stream: IO[str] | None = None
         self._columns: list[str] = list(c.columns)
         self._validator = self._new_validator()
+        self._line_no = 0
 
     def _new_validator(self) -> SampleValidator:
         c = self.config
@@ -119,12 +130,28 @@ class _LineSensorSource(Source):
         self._stream = self._open_stream()
         self._columns = list(self.config.columns)
         self._validator = self._new_validator()
+        self._line_no = 0
         self._ring.reopen()
 
-    def _read_once(self) -> None:
-        line = self._stream.readline()
+    def _read_line(self) -> str | None:
+        """The next line, or None for one longer than MAX_LINE_CHARS (read to its end in bounded pieces
+        and dropped); raises EndOfStream at the end."""
+        line = self._stream.readline(MAX_LINE_CHARS + 1)
         if not line:
             raise EndOfStream
+        self._line_no += 1
+        if len(line.rstrip("\r\n")) <= MAX_LINE_CHARS:
+            return line
+        while line and not line.endswith("\n"):
+            line = self._stream.readline(MAX_LINE_CHARS)
+        return None
+
+    def _read_once(self) -> None:
+        line = self._read_line()
+        if line is None:
+            self.counters["lines"] += 1
+            self._reject("too_long", f"line {self._line_no} is longer than {MAX_LINE_CHARS} characters")
+            return
         if not line.strip():
             return
         if self.config.format == "csv" and not self._columns:
@@ -134,15 +161,18 @@ class _LineSensorSource(Source):
         record = parse_line(line, self.config.format, self._columns)
         reason, t, values = ("malformed", 0.0, []) if record is None else self._validator.check(record)
         if reason:
-            self.counters[f"rejected_{reason}"] += 1
-            if self.counters[f"rejected_{reason}"] == 1:
-                log.warning("source %s: rejected line (%s): %r", self.name, reason, line.strip()[:120])
+            self._reject(reason, f"line {self._line_no}: {line.strip()[:120]!r}")
             return
         self._pace(t)
         self._ring.write(np.array([t, *values]), wait=self._lossless, stop=self._stop)
         self.counters["samples"] += 1
 
     _lossless = False
+
+    def _reject(self, reason: str, what: str) -> None:
+        self.counters[f"rejected_{reason}"] += 1
+        if self.counters[f"rejected_{reason}"] == 1:   # the first of each kind is shown, the rest counted
+            log.warning("source %s: rejected line (%s): %s", self.name, reason, what)
 
     def _pace(self, t: float) -> None:
         pass
@@ -156,7 +186,7 @@ class _LineSensorSource(Source):
         if self.finished.is_set():
             self._ring.close()
 
-    def get(self, timeout: float = 0.5) -> Item | None:
+    def _get(self, timeout: float) -> Item | None:
         n = self._ring.read(self._out, timeout, partial=self.finished.is_set())
         if n == 0:
             return None
@@ -179,11 +209,17 @@ class SensorFileConfig(SourceConfig, SensorOptions, ReplayOptions):
 @SOURCES.register("sensor_file", SensorFileConfig)
 class SensorFileSource(_LineSensorSource):
     def _open_stream(self) -> IO[str]:
-        if not os.path.isfile(self.config.path):
-            raise SourceError(f"sensor file not found: {self.config.path}")
+        path = self.config.path
+        if not os.path.exists(path):
+            raise SourceError(f"sensor file not found: {path}")
+        if os.path.isdir(path):
+            raise SourceError(f"{path}: is a directory, not a sensor file")
         self._t_first: float | None = None
         self._wall0 = time.monotonic()
-        return open(self.config.path, encoding="utf-8", errors="replace")
+        try:
+            return open(path, encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise SourceError(f"cannot open sensor file {path}: {exc.strerror or exc}") from None
 
     @property
     def _lossless(self) -> bool:
@@ -210,10 +246,15 @@ class SerialSensorSource(_LineSensorSource):
     live = True
 
     def _open_stream(self) -> IO[str]:
+        path = self.config.path
         try:
-            fd = os.open(self.config.path, os.O_RDONLY | os.O_NOCTTY)
+            fd = os.open(path, os.O_RDONLY | os.O_NOCTTY)
         except OSError as exc:
-            raise SourceError(f"cannot open serial device {self.config.path}: {exc.strerror}") from None
+            raise SourceError(f"cannot open serial device {path}: {exc.strerror}") from None
+        mode = os.fstat(fd).st_mode
+        if not (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):   # a file would be re-read at every reopen
+            os.close(fd)
+            raise SourceError(f"{path} is not a serial device (for a file use csv:FILE or ndjson:FILE)")
         if os.isatty(fd):
             _set_baud(fd, self.config.baud)
         return os.fdopen(fd, "r", encoding="utf-8", errors="replace")
@@ -238,4 +279,8 @@ class StdinConfig(SourceConfig, SensorOptions):
 @SOURCES.register("stdin", StdinConfig)
 class StdinSensorSource(_LineSensorSource):
     def _open_stream(self) -> IO[str]:
+        if sys.stdin is None or sys.stdin.closed:   # started with stdin closed: an empty stream
+            raise EndOfStream
+        if hasattr(sys.stdin, "reconfigure"):       # bytes that are not UTF-8 make a malformed line
+            sys.stdin.reconfigure(errors="replace")
         return sys.stdin

@@ -109,7 +109,7 @@ class _OneLine:
     def __init__(self, line: str):
         self.line = line
 
-    def readline(self) -> str:
+    def readline(self, limit: int = -1) -> str:
         return self.line
 
     def close(self) -> None:

@@ -18,6 +18,8 @@ from pipeline.errors import SourceError
 from pipeline.ringbuffer import LatestSlot
 from pipeline.sources.base import SOURCES, EndOfStream, Item, ReplayOptions, Source, SourceConfig
 
+DEFAULT_FPS = 30.0  # a camera or file that reports no rate, with none configured
+
 _BACKENDS = {"auto": cv2.CAP_ANY, "v4l2": cv2.CAP_V4L2, "ffmpeg": cv2.CAP_FFMPEG,
              "gstreamer": cv2.CAP_GSTREAMER}
 
@@ -29,7 +31,8 @@ class VideoConfig(SourceConfig, ReplayOptions):
     backend: Literal["auto", "v4l2", "ffmpeg", "gstreamer"] = option("auto", "OpenCV capture backend.")
     width: int = option(0, "Requested capture width; 0 keeps the device default.")
     height: int = option(0, "Requested capture height; 0 keeps the device default.")
-    fps: float = option(0.0, "Requested camera rate; for files 0 means the file's own rate.")
+    fps: float = option(0.0, "Requested camera rate (0: the camera's default). A file replays at its own "
+                             "rate; this is used only for a file that reports none.")
 
     def check(self) -> str | None:
         return None if self.uri else "uri: required (camera index, device, file or URL)"
@@ -52,7 +55,7 @@ class FrameSource(Source):
         if self.finished.is_set():
             self._slot.close()
 
-    def get(self, timeout: float = 0.5) -> Item | None:
+    def _get(self, timeout: float) -> Item | None:
         return self._slot.get(timeout)
 
     def stats(self) -> dict:
@@ -88,7 +91,10 @@ class VideoSource(FrameSource):
         if c.fps and self.live:
             cap.set(cv2.CAP_PROP_FPS, c.fps)
         self._cap = cap
-        self._fps = c.fps or cap.get(cv2.CAP_PROP_FPS) or 30.0
+        # A file's timestamps and realtime pace follow its own rate: a config written for a camera
+        # (fps = 15) must not replay a 30 fps clip at half speed.
+        own = cap.get(cv2.CAP_PROP_FPS)
+        self._fps = (c.fps or own if self.live else own or c.fps) or DEFAULT_FPS
         self._t0 = time.monotonic()
         self._frame_index = 0
         self._slot.reopen()

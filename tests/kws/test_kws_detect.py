@@ -118,12 +118,12 @@ def test_listen_resamples_and_mixes_down_a_stereo_44k_wav(tmp_path, capsys):
     assert lines[-1]["summary"]["samples"] > 0
 
 
-def test_empty_wav_ends_cleanly_and_model_refuses_a_source_at_another_rate(tmp_path, capsys):
+def test_empty_wav_is_an_error_and_model_refuses_a_source_at_another_rate(tmp_path, capsys):
     empty = tmp_path / "empty.wav"
     _write_wav(empty, np.zeros(0), 16000, 1)
-    assert perceive(["-q", "listen", "--wav", str(empty), "--json"]) == 0
-    out = capsys.readouterr().out.splitlines()
-    assert json.loads(out[-1])["summary"]["samples"] == 0 and len(out) == 1
+    assert perceive(["-q", "listen", "--wav", str(empty), "--json"]) == 2   # issue 14: not "0 samples, ok"
+    captured = capsys.readouterr()
+    assert captured.out == "" and f"{empty}: contains no audio samples" in captured.err
     config = build(PipelineConfig, {"name": "t", "source": {"type": "wav", "path": str(empty), "sample_rate": 8000},
                                     "stages": [{"type": "kws"}]})
     with pytest.raises(ContractError, match="sample_rate"):
