@@ -78,13 +78,13 @@ def run(args) -> int:
     finally:
         for r in runners:
             r.stop()
+    error = failed(runners)
+    if error is not None:  # a source that cannot be read (missing or damaged file): one line, no stats
+        raise error
     for r in runners:
         print(json.dumps(r.stats(), default=str), file=sys.stderr)
     if stdout_gone.is_set():  # `perceive run X | head`: main() ends quietly
         raise BrokenPipeError
-    error = failed(runners)
-    if error is not None:  # a source that cannot be read (missing or damaged file) stops the command
-        raise error
     return 0
 
 

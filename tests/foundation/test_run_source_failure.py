@@ -3,6 +3,10 @@
 
 The sources raise that error from ``Source.get`` once a file source has failed (h/streams); here a
 synthetic source whose ``get`` raises stands in for it, so the commands' handling is tested on its own."""
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from pipeline.cli.main import main
@@ -20,6 +24,7 @@ frames = 1000
 type = "delay"
 ms = 1
 """
+TIMEOUT_S = 120  # a source retried for ever would hang the test: the timeout turns that into a failure
 PROBLEM = "video file /data/clip.mp4: not a video (no stream could be decoded)"
 
 
@@ -40,3 +45,25 @@ def test_source_error_stops_the_command_with_one_line(failing_source, capsys, co
     assert rc == 2
     assert [line for line in err.splitlines() if line.startswith("perceive: error:")] == [f"perceive: error: {PROBLEM}"]
     assert "Traceback" not in err
+
+
+def _video_config(tmp_path, uri) -> Path:
+    path = tmp_path / "video.toml"
+    path.write_text(f'[[pipelines]]\nname = "v"\n[pipelines.source]\ntype = "video"\nuri = "{uri}"\n'
+                    '[[pipelines.stages]]\ntype = "delay"\nms = 1\n')
+    return path
+
+
+@pytest.mark.parametrize("content, match", [(None, "video file not found"),
+                                            (b"\x00garbage" * 500, "cannot open video")])
+@pytest.mark.parametrize("command", [["run"], ["bench", "pipeline"]])
+def test_missing_or_garbage_video_file(tmp_path, content, match, command):
+    video = tmp_path / "clip.mp4"
+    if content is not None:
+        video.write_bytes(content)
+    proc = subprocess.run([sys.executable, "-m", "pipeline.cli.main", "-q", *command,
+                           _video_config(tmp_path, video), "--seconds", "60"],
+                          capture_output=True, text=True, timeout=TIMEOUT_S)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr  # one line: no stats, no traceback
+    assert lines[0].startswith(f"perceive: error: {match}") and str(video) in lines[0], lines[0]
