@@ -35,16 +35,23 @@ def seconds(text: str) -> float:
     return value
 
 
-def count(text: str) -> int:
-    """An --items-like value: a whole number >= 0 (argparse reports the error as a usage line)."""
+def int_between(low: int, high: int | None = None):
+    """An argparse type: a whole number from ``low`` to ``high`` (None: no upper limit)."""
     import argparse
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 0")
-    return value
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number from {low}"
+                                             + (f" to {high:,}" if high is not None else " up"))
+        return value
+    return parse
+
+
+count = int_between(0)  # an --items-like value
 
 
 def run(args) -> int:
