@@ -37,6 +37,7 @@ def register(sub) -> None:
 def _runner(name: str, module_name: str):
     def run(args) -> int:
         from pipeline.config.loader import describe
+        from pipeline.errors import PerceiveError
         from training.common import RunDir, load_train_config
         module = importlib.import_module(module_name)
         if args.show_config:
@@ -44,7 +45,10 @@ def _runner(name: str, module_name: str):
                 print(f"{key:28s} {tp:14s} {default:16s} {doc}")
             return 0
         config = load_train_config(module.Config, args.config, args.set)
-        run_dir = RunDir(args.out, name, config)
+        try:
+            run_dir = RunDir(args.out, name, config)
+        except OSError as exc:  # before any training: a run that cannot save its checkpoints is not started
+            raise PerceiveError(f"--out {args.out}: cannot make the run folder ({exc.strerror or exc})") from None
         metrics = module.train(config, run_dir)
         run_dir.write_json("metrics.json", metrics)
         print(json.dumps({"run": str(run_dir.path), **metrics}, indent=2, default=float))
