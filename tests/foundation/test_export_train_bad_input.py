@@ -43,3 +43,12 @@ def junk(tmp_path):
 def test_refused_with_one_line(junk, args, match):
     out = () if "--out" in args else ("--out", junk / "out")  # never the repository's runs/ or models/
     fails(junk, *args, *out, match=match)
+
+
+@pytest.mark.parametrize("flag, value", [("--runs", "0"), ("--threads", "99999"), ("--min-face", "-1")])
+def test_face_bench_bounds(tmp_path, flag, value):
+    """--runs 0 and --threads 99999 ran on for minutes; --min-face -1 was a ValueError traceback."""
+    proc = subprocess.run([sys.executable, "-m", "export.face_bench", flag, value], capture_output=True, text=True,
+                          timeout=TIMEOUT_S)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"argument {flag}: '{value}'" in proc.stderr.splitlines()[-1]
