@@ -20,7 +20,7 @@ import onnxruntime as ort
 
 from pipeline.config.loader import option
 from pipeline.contract import CONTRACT_KEY, ModelContract, parse_contract
-from pipeline.errors import InputError, ModelError, ProviderUnavailable
+from pipeline.errors import ConfigError, InputError, ModelError, ProviderUnavailable
 
 log = logging.getLogger("perceive.engine")
 
@@ -176,6 +176,9 @@ class Engine:
         self.config = config or EngineConfig()
         if not self.path.is_file():
             raise ModelError(f"model file not found: {self.path}")
+        problem = self.config.check()  # a config built in code (bench, models, demo) skipped the loader's check
+        if problem:
+            raise ConfigError(f"engine {problem}")
         requested = plan_providers(self.config, available_providers())
         self.session, self.load_ms = self._create_session(requested)
         self.providers = [SHORT_NAMES.get(p, p) for p in self.session.get_providers()]

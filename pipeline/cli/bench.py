@@ -143,6 +143,7 @@ def run_model(args) -> int:
     if args.input and args.size:
         raise PerceiveError("--size and --input exclude each other: a sample file fixes the input shape")
     providers = [s.split(",") for s in args.provider] or [["cpu"]]
+    check_providers(providers)
     variants = plan_variants(model_paths(args), providers, _int_list(args.threads, "--threads"),
                              parse_sizes(args.size), args.input)
     protocol = Protocol(runs=args.runs, warmup=args.warmup, strict=args.strict, seed=args.seed,
@@ -175,6 +176,15 @@ def check_model_args(args) -> None:
     if args.server_rate and args.server_queries / args.server_rate > MAX_SERVER_S:
         raise InputError(f"--server-queries {args.server_queries} at --server-rate {args.server_rate:g}/s would "
                          f"take {args.server_queries / args.server_rate:,.0f} s, over the limit of {MAX_SERVER_S} s")
+
+
+def check_providers(specs: list[list[str]]) -> None:
+    """Known names only: a typo would otherwise be timed as a silent fallback to the CPU."""
+    from pipeline.engine import PROVIDERS
+    from pipeline.errors import InputError
+    for name in (n for spec in specs for n in spec):
+        if name not in PROVIDERS:
+            raise InputError(f"--provider {name!r}: unknown provider (known: {', '.join(PROVIDERS)})")
 
 
 def check_outputs(args) -> None:

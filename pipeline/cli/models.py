@@ -36,8 +36,10 @@ def find_models(dirs: list[str]) -> list[Path]:
 def run(args) -> int:
     from pipeline.config.loader import to_dict
     from pipeline.engine import Engine, EngineConfig
-    from pipeline.errors import PerceiveError
+    from pipeline.errors import InputError, PerceiveError
     config = EngineConfig(providers=args.provider or ["cpu"], warmup_runs=0)
+    if config.check():  # once, instead of the same refusal on every model's row
+        raise InputError(f"--provider: {config.check().partition(': ')[2]}")
     rows = []
     for path in find_models(args.dir):
         row = {"path": str(path), "size_kb": round(path.stat().st_size / 1024, 1)}

@@ -146,3 +146,8 @@ def test_pipeline_bench_durations(flags, match):
 def test_pipeline_bench_output_checked_before_running(tmp_path):
     out = tmp_path / "missing" / "r.json"
     fails("bench", "pipeline", "deploy/configs/linux.toml", "--json", out, match=f"--json {out}: folder")
+
+
+@pytest.mark.parametrize("command", [("bench", "model", "har", *FAST), ("models",)])
+def test_unknown_provider_is_refused_not_a_silent_cpu_fallback(command):
+    fails(*command, "--provider", "cpuu", match="unknown provider")
