@@ -5,6 +5,8 @@ import math
 import sys
 from pathlib import Path
 
+from pipeline.cli.run import int_between
+
 MAX_RUNS = 1_000_000            # timed runs or server queries per variant: hours for a 10 ms model
 MAX_WARMUP = 1_000_000
 MAX_OFFLINE_SAMPLES = 10_000_000
@@ -61,7 +63,7 @@ def _model_parser(bsub) -> None:
                    help="offline: batch size (models with a dynamic batch axis)")
     m.add_argument("--interleave", choices=["group", "all"], default="group",
                    help="round-robin the variants of each model (group, default) or of every model (all)")
-    m.add_argument("--seed", type=int, default=0, help="seed of synthetic inputs and Poisson arrivals")
+    m.add_argument("--seed", type=int_between(0), default=0, help="seed of synthetic inputs and Poisson arrivals")
     _output_args(m)
     m.set_defaults(func=run_model)
 
@@ -102,9 +104,10 @@ def model_paths(args) -> list[Path]:
     from pipeline.cli.models import find_models
     from pipeline.errors import PerceiveError
     from pipeline.runtime.stage import resolve_model
+    found = find_models(args.dir)  # also checks every --dir: a mistyped folder is not skipped silently
     paths = [resolve_model(m, args.dir) for m in args.models]
     if args.all:
-        paths += find_models(args.dir)
+        paths += found
     if args.fp32:  # each twin right after its model, so the table reads fp32 / int8 pairs
         paths = [q for p in paths for q in (p, _fp32_twin(p)) if q is not None]
     unique = list(dict.fromkeys(p.resolve() for p in paths))

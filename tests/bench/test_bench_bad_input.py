@@ -151,3 +151,8 @@ def test_pipeline_bench_output_checked_before_running(tmp_path):
 @pytest.mark.parametrize("command", [("bench", "model", "har", *FAST), ("models",)])
 def test_unknown_provider_is_refused_not_a_silent_cpu_fallback(command):
     fails(*command, "--provider", "cpuu", match="unknown provider")
+
+
+def test_missing_dir_and_negative_seed(tmp_path):
+    fails("bench", "model", "har", *FAST, "--dir", tmp_path / "nope", match=f"--dir {tmp_path / 'nope'}: not a folder")
+    usage_error("bench", "model", "har", *FAST, "--seed", "-1", match="argument --seed: '-1'")  # was a traceback
