@@ -13,7 +13,7 @@ from pipeline.preprocess.image import to_tensor
 from pipeline.runtime.stage import STAGES, Stage, StageConfig, StageEnv, StageResult
 from pipeline.sources.base import Item
 
-MAX_DELAY_MS = 60_000   # a minute per item is already a stalled pipeline; the watchdog's scale
+MAX_DELAY_MS = 3_600_000  # an hour: enough to simulate a stuck stage for the watchdog (tests use minutes)
 MAX_INPUT_SIDE = 8192   # pixels: an 8192x8192 float32 RGB tensor is 768 MiB
 
 
