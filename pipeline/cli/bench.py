@@ -196,6 +196,9 @@ def check_outputs(args) -> None:
     check_output_file(args.json, "--json")
     check_output_file(args.csv, "--csv")
     check_output_file(args.plot, "--plot")
+    if args.plot:
+        from pipeline.bench.plot import require_pyplot
+        require_pyplot()  # a missing matplotlib fails now, not after minutes of timing
 
 
 def write_outputs(doc: dict, args) -> None:

@@ -156,3 +156,12 @@ def test_unknown_provider_is_refused_not_a_silent_cpu_fallback(command):
 def test_missing_dir_and_negative_seed(tmp_path):
     fails("bench", "model", "har", *FAST, "--dir", tmp_path / "nope", match=f"--dir {tmp_path / 'nope'}: not a folder")
     usage_error("bench", "model", "har", *FAST, "--seed", "-1", match="argument --seed: '-1'")  # was a traceback
+
+
+def test_missing_matplotlib_fails_before_timing(monkeypatch, tmp_path, capsys):
+    from pipeline.bench import model
+    from pipeline.cli.main import main
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
+    monkeypatch.setattr(model, "bench_models", lambda *a: pytest.fail("timed before checking --plot"))
+    assert main(["-q", "bench", "model", "har", *FAST, "--plot", str(tmp_path / "p.png")]) == 2
+    assert "perceive: error: --plot needs matplotlib" in capsys.readouterr().err
