@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import importlib
 import json
+import zipfile
 from pathlib import Path
 
+from pipeline.errors import InputError
 from pipeline.runtime.stage import SHIPPED_MODELS
 
 # name -> ("module:function", one-line description)
@@ -37,12 +39,33 @@ def register(sub) -> None:
     p.set_defaults(func=lambda args: p.print_help() or 2)
 
 
+def check_checkpoint(path: str | None) -> None:
+    """A file written by torch.save (a zip archive holding data.pkl), before torch loads and runs anything."""
+    if path is None:
+        return
+    checkpoint = Path(path)
+    if not checkpoint.is_file():
+        raise InputError(f"--checkpoint {path}: " + ("not a file" if checkpoint.exists() else "file not found"))
+    try:
+        with zipfile.ZipFile(checkpoint) as archive:
+            pickled = any(name.endswith("/data.pkl") or name == "data.pkl" for name in archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        pickled = False
+    if not pickled:
+        raise InputError(f"--checkpoint {path}: not a PyTorch checkpoint (torch.save's zip format); "
+                         "use the checkpoint.pt of a `perceive train` run")
+
+
 def _runner(target: str):
     def run(args) -> int:
         module_name, _, function = target.partition(":")
-        exporter = getattr(importlib.import_module(module_name), function)
+        check_checkpoint(args.checkpoint)
         out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"--out {out}: cannot make the output folder ({exc.strerror or exc})") from None
+        exporter = getattr(importlib.import_module(module_name), function)
         summary = exporter(args.checkpoint, out)
         print(json.dumps(summary, indent=2, default=float))
         return 0

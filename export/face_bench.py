@@ -16,7 +16,10 @@ import time
 import cv2
 import numpy as np
 
-from pipeline.engine import CpuOptions, EngineConfig, runtime_version
+from pipeline.cli.bench import MAX_RUNS
+from pipeline.cli.demo import MAX_FACE_PIXELS, MIN_FACE_PIXELS
+from pipeline.cli.run import int_between
+from pipeline.engine import MAX_THREADS, CpuOptions, EngineConfig, runtime_version
 from pipeline.face.models import load_face_models
 from pipeline.face.verify import DEFAULT_THRESHOLD, QualityGates
 from pipeline.sysinfo import machine
@@ -94,9 +97,10 @@ def latency(detector, embedder, faces: dict, runs: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--min-face", type=int, default=QualityGates().min_face, help="as enroll and unlock (default: 80)")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--runs", type=int, default=30)
+    ap.add_argument("--min-face", type=int_between(MIN_FACE_PIXELS, MAX_FACE_PIXELS), default=QualityGates().min_face,
+                    help="as enroll and unlock (default: 80)")
+    ap.add_argument("--threads", type=int_between(0, MAX_THREADS), default=2)
+    ap.add_argument("--runs", type=int_between(1, MAX_RUNS), default=30)
     args = ap.parse_args()
     config = EngineConfig(cpu=CpuOptions(intra_op_threads=args.threads))
     detector, embedder = load_face_models(config, min_face=args.min_face)

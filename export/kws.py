@@ -17,6 +17,7 @@ from export.common import (check_parity, compare_latency, export_onnx, quantize_
 from pipeline.config.loader import build
 from pipeline.contract import AudioSpec, make_contract
 from pipeline.engine import Engine, EngineConfig
+from pipeline.errors import InputError
 from pipeline.kws.detector import DetectorOptions
 from pipeline.preprocess.audio import frame_sizes
 from training.kws import train as kws_train
@@ -84,7 +85,7 @@ def contract_base(cfg, ckpt: dict, audio: AudioSpec) -> dict:
 
 def export(checkpoint: str | None, out: Path, evaluate: bool = True) -> dict:
     if not checkpoint:
-        raise SystemExit("perceive export kws: give --checkpoint runs/kws-*/checkpoint.pt")
+        raise InputError("perceive export kws needs --checkpoint runs/kws-*/checkpoint.pt")
     cfg, model, ckpt = load_checkpoint(checkpoint)
     audio = AudioSpec(**ckpt["audio"])
     names = ckpt["labels"]

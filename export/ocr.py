@@ -18,6 +18,7 @@ from export.common import check_parity, compare_latency, export_onnx, quantize_d
 from pipeline.config.loader import build, to_dict
 from pipeline.contract import make_contract
 from pipeline.engine import Engine, EngineConfig
+from pipeline.errors import InputError
 from pipeline.ocr.ctc import cer, greedy_decode, softmax
 from pipeline.ocr.db import CORE_HEIGHT, DetectParams, boxes_from_map
 from pipeline.preprocess.ocr import WIDTH_MULTIPLE, batch_lines, detector_input
@@ -44,7 +45,7 @@ DATA = (f"synthetic printed text rendered from Debian fonts ({PACKAGES}), words 
 
 def _checkpoint(path: str | None, module, name: str):
     if not path:
-        raise SystemExit(f"perceive export {name}: give --checkpoint runs/{name}-*/checkpoint.pt")
+        raise InputError(f"perceive export {name} needs --checkpoint runs/{name}-*/checkpoint.pt")
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
     cfg = build(module.Config, ckpt["config"])
     model = module.build_model(cfg)

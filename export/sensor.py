@@ -16,6 +16,7 @@ from export.common import (check_parity, compare_latency, export_onnx, quantize_
 from pipeline.config.loader import build, to_dict
 from pipeline.contract import SensorSpec, make_contract
 from pipeline.engine import Engine, EngineConfig
+from pipeline.errors import InputError
 from pipeline.sensing.activity import ActivityRecognizer
 from pipeline.sensing.anomaly import AnomalyDetector
 from training.sensor import anomaly as anomaly_train
@@ -28,7 +29,7 @@ INT8_MAX_SLOWDOWN = 1.0
 
 def _load(checkpoint: str | None, module, name: str):
     if not checkpoint:
-        raise SystemExit(f"perceive export {name}: give --checkpoint runs/{name}-*/checkpoint.pt")
+        raise InputError(f"perceive export {name} needs --checkpoint runs/{name}-*/checkpoint.pt")
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
     cfg = build(module.Config, ckpt["config"])
     model = module.build_model(cfg, 6, len(ckpt["labels"])) if name == "har" else module.build_model(cfg)

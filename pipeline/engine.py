@@ -8,6 +8,7 @@ Runtime only warns when one fails to initialise), warms it up, and exposes
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ import onnxruntime as ort
 
 from pipeline.config.loader import option
 from pipeline.contract import CONTRACT_KEY, ModelContract, parse_contract
-from pipeline.errors import InputError, ModelError, ProviderUnavailable
+from pipeline.errors import ConfigError, InputError, ModelError, ProviderUnavailable
 
 log = logging.getLogger("perceive.engine")
 
@@ -39,6 +40,11 @@ PROVIDERS = {
     "cpu": "CPUExecutionProvider",
 }
 SHORT_NAMES = {v: k for k, v in PROVIDERS.items()}
+# More threads than any edge device has cores; 99999 made ONNX Runtime spend minutes creating threads.
+MAX_THREADS = 256
+# Synthetic inputs (bench --size, warm-up): 2**26 elements is 256 MiB of float32 per input.
+MAX_EXAMPLE_ELEMENTS = 2**26
+MAX_WARMUP_RUNS = 10_000  # a start-up cost: more only delays the first frame
 ONNX_DTYPES = {
     "tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(double)": np.float64,
     "tensor(int64)": np.int64, "tensor(int32)": np.int32, "tensor(int8)": np.int8,
@@ -54,8 +60,10 @@ _OPT_LEVELS = {
 
 @dataclass
 class CpuOptions:
-    intra_op_threads: int = option(0, "Threads inside one operator; 0 lets ONNX Runtime choose (all cores).")
-    inter_op_threads: int = option(1, "Threads running independent operators in parallel.")
+    intra_op_threads: int = option(0, "Threads inside one operator; 0 lets ONNX Runtime choose (all cores).",
+                                   at_least=0, at_most=MAX_THREADS)
+    inter_op_threads: int = option(1, "Threads running independent operators in parallel.",
+                                   at_least=0, at_most=MAX_THREADS)
 
 
 @dataclass
@@ -87,7 +95,8 @@ class EngineConfig:
         "all", "ONNX Runtime graph optimisation level.")
     profiling: bool = option(False, "Write an ONNX Runtime profile (JSON trace) per session.")
     profile_dir: str = option(".", "Directory for profiles when profiling is on.")
-    warmup_runs: int = option(2, "Inferences run at construction so the first real frame is not slow.")
+    warmup_runs: int = option(2, "Inferences run at construction so the first real frame is not slow.",
+                              at_least=0, at_most=MAX_WARMUP_RUNS)
     cpu: CpuOptions = option(factory=CpuOptions, doc="CPU provider options.")
     cuda: CudaOptions = option(factory=CudaOptions, doc="CUDA provider options.")
     tensorrt: TensorrtOptions = option(factory=TensorrtOptions, doc="TensorRT provider options.")
@@ -167,6 +176,9 @@ class Engine:
         self.config = config or EngineConfig()
         if not self.path.is_file():
             raise ModelError(f"model file not found: {self.path}")
+        problem = self.config.check()  # a config built in code (bench, models, demo) skipped the loader's check
+        if problem:
+            raise ConfigError(f"engine {problem}")
         requested = plan_providers(self.config, available_providers())
         self.session, self.load_ms = self._create_session(requested)
         self.providers = [SHORT_NAMES.get(p, p) for p in self.session.get_providers()]
@@ -252,6 +264,9 @@ class Engine:
                     dims.append(sizes[graph_dim])
                 else:
                     dims.append(dim if isinstance(dim, int) and dim > 0 else 1)
+            if math.prod(dims) > MAX_EXAMPLE_ELEMENTS:
+                raise InputError(f"input {spec.describe()} of {self.path.name}: shape {dims} has "
+                                 f"{math.prod(dims):,} elements, over the limit of {MAX_EXAMPLE_ELEMENTS:,}")
             if np.issubdtype(spec.dtype, np.floating):
                 feeds[spec.name] = rng.standard_normal(dims).astype(spec.dtype)
             else:

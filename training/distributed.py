@@ -272,7 +272,9 @@ def open_run(root: str | Path, name: str, config: Any, ctx: Context, resume: str
             path = str(run.path)
         except ConfigError as exc:
             error = str(exc)
-    error, path = ctx.broadcast((error, path))
+        except OSError as exc:  # before any training: a run that cannot save its checkpoints is not started
+            error = f"--out {root}: cannot make the run folder ({exc.strerror or exc})"
+    error, path = ctx.broadcast((error, path))  # every rank learns of it: none waits forever
     if error:
         raise ConfigError(error)
     if not ctx.is_main:

@@ -32,16 +32,25 @@ def compare(paths: list[str], metric: str = "p50_ms") -> dict:
     if metric not in METRICS[kind]:
         raise InputError(f"--metric {metric}: choose one of {METRICS[kind]}")
     table: dict[str, list[float | None]] = {}
-    for i, doc in enumerate(docs):
-        for r in doc["results"]:
-            key, value = _key_value(doc, r, metric)
+    for i, (path, doc) in enumerate(zip(paths, docs)):
+        for n, r in enumerate(doc["results"]):
+            try:
+                key, value = _key_value(doc, r, metric)
+            except (KeyError, TypeError, AttributeError) as exc:  # a hand-edited or truncated result
+                raise InputError(f"{path}: results[{n}] is not a {kind} benchmark row "
+                                 f"({type(exc).__name__}: {exc})") from None
             table.setdefault(key, [None] * len(docs))[i] = value
-    sources = [{"file": str(p), "cpu": d["machine"]["cpu"], "cores": d["machine"]["cores"],
-                "onnxruntime": d["onnxruntime"], "created": d["created"],
-                "runs": d["protocol"].get("runs"), "warmup": d["protocol"].get("warmup")}
-               for p, d in zip(paths, docs)]
+    sources = [_source(p, d) for p, d in zip(paths, docs)]
     rows = [{"variant": k, "values": v, "ratios": [ratio(x, v[0]) for x in v]} for k, v in table.items()]
     return {"kind": kind, "metric": metric, "sources": sources, "rows": rows}
+
+
+def _source(path: str, doc: dict) -> dict:
+    machine = doc["machine"] if isinstance(doc["machine"], dict) else {}
+    protocol = doc["protocol"] if isinstance(doc["protocol"], dict) else {}
+    return {"file": str(path), "cpu": machine.get("cpu"), "cores": machine.get("cores"),
+            "onnxruntime": doc["onnxruntime"], "created": doc["created"],
+            "runs": protocol.get("runs"), "warmup": protocol.get("warmup")}
 
 
 def format_compare(result: dict) -> str:

@@ -16,6 +16,8 @@ import numpy as np
 from pipeline.errors import InputError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
+MAX_SAMPLE_BYTES = 1 << 30  # a .npy/.npz sample is loaded whole into memory
+ARRAY_MAGIC = {".npy": b"\x93NUMPY", ".npz": b"PK\x03\x04"}  # a .npz is a zip archive of .npy files
 
 
 def parse_sizes(specs: list[str]) -> list[dict[str, int]]:
@@ -49,17 +51,11 @@ def load_sample(engine, path: str | Path) -> dict[str, np.ndarray]:
     """Feeds for ``engine`` from a sample file; errors name the file and what is wrong."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"sample file not found: {path}")
+        raise InputError(f"sample file not found: {path}" if not path.exists() else f"{path}: not a file")
     suffix = path.suffix.lower()
     names = [spec.name for spec in engine.inputs]
-    if suffix == ".npy":
-        if len(names) != 1:
-            raise InputError(f"{path}: a .npy file feeds a single-input model; {engine.path.name} has "
-                             f"inputs {names}: use an .npz with one array per input")
-        feeds = {names[0]: np.load(path)}
-    elif suffix == ".npz":
-        with np.load(path) as data:
-            feeds = {k: data[k] for k in data.files}
+    if suffix in (".npy", ".npz"):
+        feeds = _array_feeds(path, suffix, names, engine.path.name)
     elif suffix in IMAGE_SUFFIXES:
         feeds = _image_feeds(engine, path, names)
     else:
@@ -68,16 +64,35 @@ def load_sample(engine, path: str | Path) -> dict[str, np.ndarray]:
     return feeds
 
 
+def _array_feeds(path: Path, suffix: str, names: list[str], model: str) -> dict[str, np.ndarray]:
+    """Arrays from a .npy or .npz file; a damaged or pickled file is an InputError naming it."""
+    import zipfile
+    size = path.stat().st_size
+    if size > MAX_SAMPLE_BYTES:
+        raise InputError(f"{path}: {size:,} bytes, over the sample limit of {MAX_SAMPLE_BYTES:,} bytes")
+    if suffix == ".npy" and len(names) != 1:
+        raise InputError(f"{path}: a .npy file feeds a single-input model; {model} has "
+                         f"inputs {names}: use an .npz with one array per input")
+    with open(path, "rb") as f:
+        if f.read(len(ARRAY_MAGIC[suffix])) != ARRAY_MAGIC[suffix]:
+            raise InputError(f"{path}: not a {suffix} file (no {suffix} header); write it with numpy.save"
+                             f"{'z' if suffix == '.npz' else ''}")
+    try:
+        if suffix == ".npy":
+            return {names[0]: np.load(path)}
+        with np.load(path) as data:
+            return {k: data[k] for k in data.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:  # allow_pickle stays off: ValueError
+        raise InputError(f"{path}: not a readable {suffix} array file ({exc})") from None
+
+
 def _image_feeds(engine, path: Path, names: list[str]) -> dict[str, np.ndarray]:
-    import cv2
-    from pipeline.preprocess.image import to_tensor
+    from pipeline.preprocess.image import read_image, to_tensor
     contract = engine.contract
     if contract is None or contract.image is None or len(names) != 1:
         raise InputError(f"{path}: an image sample needs a single-input model whose contract has an "
                          f"image section ({engine.path.name} has none)")
-    frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if frame is None:
-        raise InputError(f"{path}: not a readable image")
+    frame = read_image(path)  # bounded: file bytes and decoded pixels
     tensor, _ = to_tensor(frame, contract.image)
     return {names[0]: tensor.astype(engine.inputs[0].dtype)}
 

@@ -43,7 +43,7 @@ def run_once(pipeline_cfg, config, pace: str, seconds: float, items: int) -> dic
     runner = PipelineRunner(pipeline_cfg, StageEnv(config.engine, config.models.dirs, emit_fn=events.append))
     wall0, cpu0 = time.monotonic(), time.process_time()
     deadline = wall0 + seconds if seconds else None
-    runner.start()
+    runner.start(caller_reraises=True)
     ticks = int(seconds / POLL_S) if seconds else items or 1
     try:
         with Progress(ticks, f"{pipeline_cfg.name} {pace}") as bar:
@@ -55,6 +55,8 @@ def run_once(pipeline_cfg, config, pace: str, seconds: float, items: int) -> dic
                 bar.update(0)
     finally:
         runner.stop()
+    if runner.error is not None:  # a source that cannot be read, or a stage that failed: no result
+        raise runner.error
     wall, cpu = time.monotonic() - wall0, time.process_time() - cpu0
     stats = runner.stats()
     e2e = _stats_row("e2e", runner.e2e, pipeline_cfg.budget_ms or None)
@@ -81,7 +83,7 @@ def bench_pipelines(config_path: str, overrides: list[str], paces: list[str], se
                     items: int) -> dict:
     from pipeline.config.tree import load_config
     load_before = load_average()
-    config = load_config(config_path, overrides)
+    config = load_config(config_path, overrides, require_pipelines=True)
     results = []
     for pipeline_cfg in (p for p in config.pipelines if p.enabled):
         replayable = hasattr(pipeline_cfg.source, "pace")

@@ -14,7 +14,7 @@ LOG_SPREAD = 20  # max/min latency above which the axes turn logarithmic
 TITLE_WIDTH = 160
 
 
-def _pyplot():
+def require_pyplot():
     try:
         import matplotlib
         matplotlib.use("Agg")  # no display on a device; write the file only
@@ -32,7 +32,7 @@ def plot_latency(series: dict[str, list[float]], out: str | Path, title: str) ->
     series = {k: np.asarray(v, dtype=float) for k, v in series.items() if len(v)}
     if not series:
         raise PerceiveError("--plot: no timings to plot (every variant failed)")
-    plt = _pyplot()
+    plt = require_pyplot()
     lo = min(float(v.min()) for v in series.values())
     hi = max(float(v.max()) for v in series.values())
     log_x = lo > 0 and hi / lo > LOG_SPREAD  # models of very different cost: one linear axis hides the small ones
@@ -52,7 +52,10 @@ def plot_latency(series: dict[str, list[float]], out: str | Path, title: str) ->
     fig.suptitle(textwrap.fill(title, TITLE_WIDTH), fontsize="small")
     fig.tight_layout()
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    try:
+        fig.savefig(out, dpi=100)
+    except (OSError, ValueError) as exc:  # ValueError: a file name whose extension matplotlib cannot write
+        raise PerceiveError(f"--plot {out}: cannot write it ({exc})") from None
+    finally:
+        plt.close(fig)
     return out

@@ -20,6 +20,8 @@ from pipeline.errors import InputError
 from pipeline.sysinfo import machine
 
 SCHEMA = "perceive.bench/1"
+KINDS = ("model", "pipeline")
+MAX_RESULT_BYTES = 256 * 2**20  # a 200-run result of ten variants is under 1 MiB
 DOCUMENT_KEYS = ("schema", "kind", "created", "command", "machine", "load_average_1m", "onnxruntime",
                  "available_providers", "peak_rss_mib", "protocol", "results")
 KINDS = ("model", "pipeline")
@@ -46,10 +48,17 @@ def load_document(path: str | Path) -> dict:
     """Read a result file written with --json; refuse anything that is not one, naming why."""
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_RESULT_BYTES:
+            raise InputError(f"{path}: {path.stat().st_size:,} bytes, over the limit of {MAX_RESULT_BYTES:,} "
+                             "bytes for a benchmark result")
         doc = json.loads(path.read_text())
     except FileNotFoundError:
         raise InputError(f"{path}: result file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a result file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise InputError(f"{path}: not a JSON benchmark result ({exc})") from None
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         found = doc.get("schema") if isinstance(doc, dict) else type(doc).__name__
@@ -57,6 +66,8 @@ def load_document(path: str | Path) -> dict:
     missing = [k for k in DOCUMENT_KEYS if k not in doc]
     if missing:
         raise InputError(f"{path}: benchmark result lacks {missing}")
+    if doc["kind"] not in KINDS or not isinstance(doc["results"], list):
+        raise InputError(f"{path}: kind {doc['kind']!r} is not one of {KINDS}, or results is not a list")
     return doc
 
 

@@ -1,8 +1,17 @@
 """`perceive bench model|pipeline|compare`: latency with its protocol, in one run, side by side."""
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
+
+from pipeline.cli.run import int_between
+
+MAX_RUNS = 1_000_000            # timed runs or server queries per variant: hours for a 10 ms model
+MAX_WARMUP = 1_000_000
+MAX_OFFLINE_SAMPLES = 10_000_000
+MAX_OFFLINE_BATCH = 1024        # the batch is one tensor in memory: 1024 copies of the sample
+MAX_SERVER_S = 24 * 3600        # queries / rate: a tiny rate would sleep between queries for ever
 
 MODEL_HELP = """\
 Time one or more models, and variants of them, side by side in one run.
@@ -54,7 +63,7 @@ def _model_parser(bsub) -> None:
                    help="offline: batch size (models with a dynamic batch axis)")
     m.add_argument("--interleave", choices=["group", "all"], default="group",
                    help="round-robin the variants of each model (group, default) or of every model (all)")
-    m.add_argument("--seed", type=int, default=0, help="seed of synthetic inputs and Poisson arrivals")
+    m.add_argument("--seed", type=int_between(0), default=0, help="seed of synthetic inputs and Poisson arrivals")
     _output_args(m)
     m.set_defaults(func=run_model)
 
@@ -85,8 +94,9 @@ def _int_list(text: str, flag: str) -> list[int]:
         values = [int(v) for v in text.split(",")]
     except ValueError:
         raise InputError(f"{flag} {text!r}: expected N or N1,N2,...") from None
-    if any(v < 0 for v in values):
-        raise InputError(f"{flag} {text!r}: must be >= 0")
+    from pipeline.engine import MAX_THREADS
+    if any(not 0 <= v <= MAX_THREADS for v in values):
+        raise InputError(f"{flag} {text!r}: each must be between 0 and {MAX_THREADS}")
     return values
 
 
@@ -94,9 +104,10 @@ def model_paths(args) -> list[Path]:
     from pipeline.cli.models import find_models
     from pipeline.errors import PerceiveError
     from pipeline.runtime.stage import resolve_model
+    found = find_models(args.dir)  # also checks every --dir: a mistyped folder is not skipped silently
     paths = [resolve_model(m, args.dir) for m in args.models]
     if args.all:
-        paths += find_models(args.dir)
+        paths += found
     if args.fp32:  # each twin right after its model, so the table reads fp32 / int8 pairs
         paths = [q for p in paths for q in (p, _fp32_twin(p)) if q is not None]
     unique = list(dict.fromkeys(p.resolve() for p in paths))
@@ -130,11 +141,12 @@ def run_model(args) -> int:
     from pipeline.bench.report import document, load_average
     from pipeline.errors import PerceiveError
     load_before = load_average()
-    if args.runs < 1 or args.warmup < 0:
-        raise PerceiveError("--runs must be >= 1 and --warmup >= 0")
+    check_model_args(args)
+    check_outputs(args)
     if args.input and args.size:
         raise PerceiveError("--size and --input exclude each other: a sample file fixes the input shape")
     providers = [s.split(",") for s in args.provider] or [["cpu"]]
+    check_providers(providers)
     variants = plan_variants(model_paths(args), providers, _int_list(args.threads, "--threads"),
                              parse_sizes(args.size), args.input)
     protocol = Protocol(runs=args.runs, warmup=args.warmup, strict=args.strict, seed=args.seed,
@@ -151,9 +163,48 @@ def run_model(args) -> int:
     return 1 if failed else 0
 
 
+def check_model_args(args) -> None:
+    """Counts and rates within limits, so a typo fails now instead of running for days or exhausting memory."""
+    from pipeline.errors import InputError
+    limits = {"--runs": (args.runs, 1, MAX_RUNS), "--warmup": (args.warmup, 0, MAX_WARMUP),
+              "--server-queries": (args.server_queries, 1, MAX_RUNS),
+              "--offline-samples": (args.offline_samples, 1, MAX_OFFLINE_SAMPLES),
+              "--offline-batch": (args.offline_batch, 1, MAX_OFFLINE_BATCH)}
+    for flag, (value, low, high) in limits.items():
+        if not low <= value <= high:
+            raise InputError(f"{flag} {value}: must be between {low} and {high:,}")
+    for flag, value in (("--server-rate", args.server_rate), ("--server-bound-ms", args.server_bound_ms)):
+        if not math.isfinite(value) or value < 0:
+            raise InputError(f"{flag} {value}: must be a finite number >= 0 (0: the default)")
+    if args.server_rate and args.server_queries / args.server_rate > MAX_SERVER_S:
+        raise InputError(f"--server-queries {args.server_queries} at --server-rate {args.server_rate:g}/s would "
+                         f"take {args.server_queries / args.server_rate:,.0f} s, over the limit of {MAX_SERVER_S} s")
+
+
+def check_providers(specs: list[list[str]]) -> None:
+    """Known names only: a typo would otherwise be timed as a silent fallback to the CPU."""
+    from pipeline.engine import PROVIDERS
+    from pipeline.errors import InputError
+    for name in (n for spec in specs for n in spec):
+        if name not in PROVIDERS:
+            raise InputError(f"--provider {name!r}: unknown provider (known: {', '.join(PROVIDERS)})")
+
+
+def check_outputs(args) -> None:
+    """Before timing anything: a result that cannot be written would be lost after the whole run."""
+    from pipeline.cli.outputs import check_output_file
+    check_output_file(args.json, "--json")
+    check_output_file(args.csv, "--csv")
+    check_output_file(args.plot, "--plot")
+    if args.plot:
+        from pipeline.bench.plot import require_pyplot
+        require_pyplot()  # a missing matplotlib fails now, not after minutes of timing
+
+
 def write_outputs(doc: dict, args) -> None:
     from pipeline.bench import report
     from pipeline.bench.plot import plot_latency
+    from pipeline.cli.outputs import write_output_file
     kind = doc["kind"]
     if args.plot:  # first: a missing matplotlib must fail before anything else is printed
         series = ({r["label"]: r["samples_ms"] for r in doc["results"] if not r["error"]} if kind == "model"
@@ -162,7 +213,7 @@ def write_outputs(doc: dict, args) -> None:
         print(f"plot written to {out}", file=sys.stderr)
     text = report.to_json(doc)
     if args.json and args.json != "-":
-        Path(args.json).write_text(text)
+        write_output_file(args.json, text, "--json")
         print(f"JSON written to {args.json}", file=sys.stderr)
     if args.csv:
         from pipeline.bench.pipeline_report import pipeline_csv
@@ -170,7 +221,7 @@ def write_outputs(doc: dict, args) -> None:
         if args.csv == "-":
             sys.stdout.write(body)
         else:
-            Path(args.csv).write_text(body)
+            write_output_file(args.csv, body, "--csv")
     if args.json == "-":
         print(text)
     elif args.markdown:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+from pipeline.cli.run import count, seconds
+
 PIPELINE_HELP = """\
 Run the pipelines of CONFIG on their sources and report per-stage p50/p90/p99,
 capture-to-decision latency, drops, budget misses, CPU use and whether each
@@ -20,9 +22,9 @@ def register_pipeline(bsub, output_args) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     p.add_argument("--pace", action="append", default=[], choices=["realtime", "asap"],
                    help="replay pace(s) to run (default: both)")
-    p.add_argument("--seconds", type=float, default=10.0,
+    p.add_argument("--seconds", type=seconds, default=10.0,
                    help="stop each run after this long (0: until the source ends)")
-    p.add_argument("--items", type=int, default=0, help="stop each run after this many processed items (0: no limit)")
+    p.add_argument("--items", type=count, default=0, help="stop each run after this many processed items (0: no limit)")
     output_args(p)
     p.set_defaults(func=run_pipeline)
 
@@ -39,7 +41,8 @@ def register_compare(bsub) -> None:
 
 def run_pipeline(args) -> int:
     from pipeline.bench.pipeline import bench_pipelines
-    from pipeline.cli.bench import write_outputs
+    from pipeline.cli.bench import check_outputs, write_outputs
+    check_outputs(args)
     doc = bench_pipelines(args.config, args.set, args.pace or ["realtime", "asap"], args.seconds, args.items)
     write_outputs(doc, args)
     return 0

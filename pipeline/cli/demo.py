@@ -4,6 +4,13 @@ from __future__ import annotations
 import json
 
 
+from pipeline.cli.run import int_between, seconds
+
+MIN_FACE_PIXELS = 12     # the detector's smallest window: a smaller --min-face finds nothing more
+MAX_FACE_PIXELS = 4096   # larger than any frame the demo shows
+MAX_THREADS = 256        # pipeline.engine.MAX_THREADS, without importing onnxruntime to build the parser
+
+
 def register(sub) -> None:
     p = sub.add_parser("demo", help="live demo: face unlock + OCR (+ voice commands) with an overlay",
                        description="Runs face unlock and OCR on a camera, a video file, or (with neither) the "
@@ -23,17 +30,25 @@ def register(sub) -> None:
     p.add_argument("--name", default="me", help="the name `e` enrols the current face under (default: me)")
     p.add_argument("--no-ocr", dest="ocr", action="store_false", help="start with OCR off (o toggles it)")
     p.add_argument("--frame-log", action="store_true", help="also log one JSON line per frame")
-    p.add_argument("--seconds", type=float, default=0.0, help="stop after this long (0: at the end of the input)")
+    p.add_argument("--seconds", type=seconds, default=0.0, help="stop after this long (0: at the end of the input)")
     p.add_argument("--loop", action="store_true", help="replay the file from the start when it ends")
     p.add_argument("--pace", choices=["realtime", "asap"],
                    help="file replay pace (default: asap when headless, realtime in a window)")
-    p.add_argument("--min-face", type=int, default=60, help="smallest face in pixels (default: 60)")
-    p.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: all cores)")
+    p.add_argument("--min-face", type=int_between(MIN_FACE_PIXELS, MAX_FACE_PIXELS), default=60,
+                   help="smallest face in pixels (default: 60)")
+    p.add_argument("--threads", type=int_between(0, MAX_THREADS), default=0,
+                   help="ONNX Runtime intra-op threads (0: all cores)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from pipeline.demo.app import Demo, DemoOptions
+    from pipeline.errors import InputError
+    from pipeline.face.store_format import check_name
+    try:
+        check_name(args.name)  # before the models load: `e` would refuse it only when pressed
+    except InputError as exc:
+        raise InputError(f"--name: {exc}") from None
     opts = DemoOptions(camera=args.camera, video=args.video, audio=args.audio, headless=args.headless,
                        out=args.out, store=args.store, name=args.name, ocr=args.ocr, frame_log=args.frame_log,
                        seconds=args.seconds, loop=args.loop, pace=args.pace, min_face=args.min_face,

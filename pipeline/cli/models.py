@@ -21,20 +21,25 @@ def register(sub) -> None:
 
 def find_models(dirs: list[str]) -> list[Path]:
     from pipeline.errors import InputError
-    for d in dirs:
-        if not Path(d).expanduser().is_dir():
-            raise InputError(f"--dir {d}: not a folder")
     seen: list[Path] = []
     for d in [*map(Path, dirs), SHIPPED_MODELS]:
-        seen.extend(sorted(d.expanduser().glob("*.onnx")))
+        try:
+            if not d.expanduser().is_dir():
+                raise InputError(f"--dir {d}: not a folder")
+            # a folder named x.onnx, or a dangling link, is not a model
+            seen.extend(sorted(p for p in d.expanduser().glob("*.onnx") if p.is_file()))
+        except OSError as exc:  # a folder we may not enter (is_dir raises there on Python < 3.12)
+            raise InputError(f"--dir {d}: cannot list it ({exc.strerror or exc})") from None
     return seen
 
 
 def run(args) -> int:
     from pipeline.config.loader import to_dict
     from pipeline.engine import Engine, EngineConfig
-    from pipeline.errors import PerceiveError
+    from pipeline.errors import InputError, PerceiveError
     config = EngineConfig(providers=args.provider or ["cpu"], warmup_runs=0)
+    if config.check():  # once, instead of the same refusal on every model's row
+        raise InputError(f"--provider: {config.check().partition(': ')[2]}")
     rows = []
     for path in find_models(args.dir):
         row = {"path": str(path), "size_kb": round(path.stat().st_size / 1024, 1)}

@@ -8,6 +8,7 @@ import time
 from dataclasses import asdict
 
 POLL_S = 0.1  # how often the main thread checks whether the pipelines are done
+MAX_SECONDS = 10 * 365 * 86400  # ten years: longer is "until the sources end" (0), and overflows timers
 
 
 def register(sub) -> None:
@@ -29,9 +30,28 @@ def seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a finite number >= 0")
+    if not math.isfinite(value) or not 0 <= value <= MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a number of seconds from 0 to {MAX_SECONDS:,} (ten years)")
     return value
+
+
+def int_between(low: int, high: int | None = None):
+    """An argparse type: a whole number from ``low`` to ``high`` (None: no upper limit)."""
+    import argparse
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number from {low}"
+                                             + (f" to {high:,}" if high is not None else " up"))
+        return value
+    return parse
+
+
+count = int_between(0)  # an --items-like value
 
 
 def run(args) -> int:
@@ -56,8 +76,8 @@ def run(args) -> int:
     deadline = time.monotonic() + args.seconds if args.seconds else None
     try:
         for r in runners:
-            r.start(caller_reports_errors=True)
-        while (any(r.running for r in runners) and not stdout_gone.is_set()
+            r.start(caller_reraises=True)
+        while (any(r.running for r in runners) and not stdout_gone.is_set() and not failed(runners)
                and (deadline is None or time.monotonic() < deadline)):
             stdout_gone.wait(POLL_S)
     except KeyboardInterrupt:
@@ -65,23 +85,16 @@ def run(args) -> int:
     finally:
         for r in runners:
             r.stop()
+    error = failed(runners)
+    if error is not None:  # a source that cannot be read (missing or damaged file): one line, no stats
+        raise error
     for r in runners:
         print(json.dumps(r.stats(), default=str), file=sys.stderr)
     if stdout_gone.is_set():  # `perceive run X | head`: main() ends quietly
         raise BrokenPipeError
-    return report_errors(runners)
-
-
-def report_errors(runners) -> int:
-    """A pipeline stopped by a problem the user can fix (a file that cannot be read) ends the run with
-    its one line and exit 2; a bug keeps its traceback. With several, each is named."""
-    from pipeline.errors import PerceiveError
-    failed = [r for r in runners if r.error is not None]
-    for r in failed:
-        if not isinstance(r.error, PerceiveError):
-            raise r.error
-    if len(failed) == 1:
-        raise failed[0].error
-    if failed:
-        raise PerceiveError("; ".join(f"pipeline {r.config.name}: {r.error}" for r in failed))
     return 0
+
+
+def failed(runners) -> Exception | None:
+    """The first error that stopped a pipeline: the command stops too, and raises it."""
+    return next((r.error for r in runners if r.error is not None), None)

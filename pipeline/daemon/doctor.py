@@ -128,8 +128,10 @@ def check_camera(pipeline: str, src) -> Iterator[Finding]:
     from pipeline.sources.video import is_device
     uri = src.uri
     if not is_device(uri):
-        if "://" in uri or "!" in uri or os.path.exists(uri):
-            yield ok("camera", f"pipeline {pipeline}: {uri} is a stream or file (not opened by doctor)")
+        if "://" in uri or "!" in uri:
+            yield ok("camera", f"pipeline {pipeline}: {uri} is a stream (not opened by doctor)")
+        elif os.path.exists(uri):
+            yield check_video_file(pipeline, uri)
         else:
             yield fail("camera", f"pipeline {pipeline}: video file {uri} not found", "fix source.uri")
         return
@@ -153,6 +155,21 @@ def check_camera(pipeline: str, src) -> Iterator[Finding]:
                        "try the other /dev/videoN of the same camera (`v4l2-ctl --list-devices`)")
         else:
             yield ok("camera", f"pipeline {pipeline}: {path} gives {frame.shape[1]}x{frame.shape[0]} frames")
+    finally:
+        cap.release()
+
+
+def check_video_file(pipeline: str, path: str) -> Finding:
+    """A local video file: `perceive run` stops on one it cannot open, so doctor opens it too."""
+    import cv2
+    if not os.path.isfile(path):
+        return fail("camera", f"pipeline {pipeline}: video file {path} is not a file", "fix source.uri")
+    cap = cv2.VideoCapture(path)
+    try:
+        if not cap.isOpened():
+            return fail("camera", f"pipeline {pipeline}: video file {path} cannot be opened (damaged, truncated "
+                        "or not a video)", "fix source.uri, or check the file with `ffprobe`")
+        return ok("camera", f"pipeline {pipeline}: video file {path} opens")
     finally:
         cap.release()
 

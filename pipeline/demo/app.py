@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from pipeline.demo.media import sample_media, working_copy
 from pipeline.demo.overlay import FaceView, Hud, OverlayState, TextView, render
 from pipeline.demo.pipelines import EventLog, build_stages, make_runner, stage_config, voice_config
 from pipeline.engine import CpuOptions, EngineConfig
-from pipeline.errors import SourceError
+from pipeline.errors import InputError, SourceError
 from pipeline.face.store import default_store_path
 from pipeline.runtime.stage import StageEnv
 from pipeline.sources.video import VideoConfig
@@ -67,15 +68,27 @@ class Inputs:
     temporary: Path | None = None  # a folder the demo made for a working copy of the sample enrolment
 
 
+def make_out_folder(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file in the way, a read-only or virtual file system
+        raise InputError(f"--out {out}: cannot make the output folder ({exc.strerror or exc})") from None
+    if not os.access(out, os.W_OK):
+        raise InputError(f"--out {out}: folder is not writable")
+
+
+def check_file(path: str | None, what: str) -> None:
+    if path is not None and not Path(path).is_file():
+        raise SourceError(f"{what} file not found: {path}" if not Path(path).exists() else f"{what} {path}: not a file")
+
+
 def resolve_inputs(opts: DemoOptions, out: Path | None) -> Inputs:
+    check_file(opts.audio, "audio")
     if opts.camera is not None:
         check_camera(opts.camera)
         return Inputs(str(opts.camera), opts.audio, Path(opts.store or default_store_path()), DEFAULT_CAMERA_FPS, False)
     if opts.video is not None:
-        if not Path(opts.video).is_file():
-            raise SourceError(f"video file not found: {opts.video}")
-        if opts.audio is not None and not Path(opts.audio).is_file():
-            raise SourceError(f"audio file not found: {opts.audio}")
+        check_file(opts.video, "video")
         return Inputs(opts.video, opts.audio, Path(opts.store or default_store_path()), file_fps(opts.video), False)
     media = sample_media()
     store = Path(opts.store) if opts.store else working_copy(media.faces, out)
@@ -111,7 +124,7 @@ class Demo:
             self.headless = True
         self.out = Path(opts.out or DEFAULT_OUT) if self.headless or opts.out else None
         if self.out:
-            self.out.mkdir(parents=True, exist_ok=True)
+            make_out_folder(self.out)
         self.inputs = resolve_inputs(opts, self.out)
         self.on_file = opts.camera is None
         self.pace = opts.pace or ("asap" if self.headless and self.on_file else "realtime")

@@ -1,9 +1,7 @@
 """The `e` key: enrol the face in the current frame, with the same quality gates as `perceive enroll`."""
 from __future__ import annotations
 
-import numpy as np
-
-from pipeline.face.store import TemplateStore
+from pipeline.face.store import StoreError, TemplateStore
 from pipeline.face.verify import QualityGates, quality_problem
 
 
@@ -18,10 +16,12 @@ def enrol_current(demo, name: str) -> str:
     if problem:
         return f"enrol: not taken: {problem}"
     embedding = stage.embedder.embed(item.data, faces)
-    store = TemplateStore(demo.inputs.store, stage.embedder.engine.contract.name)
-    previous = store.templates().get(name, np.zeros((0, embedding.shape[1]), np.float32))
-    store.add(name, np.concatenate([previous, embedding]))
+    try:  # append: a locked read-modify-write, so an `perceive enroll` running meanwhile loses nothing
+        store = TemplateStore(demo.inputs.store, stage.embedder.engine.contract.name, dim=stage.embedder.dim)
+        count = store.append(name, embedding)
+    except StoreError as exc:  # a store that turned unreadable or unwritable: the demo goes on
+        return f"enrol: not saved: {exc}"
     stage.verifier.templates = store.templates()
     demo.events.write({"kind": "enrolled", "pipeline": "video", "media_time": demo.video_tap.media_time,
-                       "data": {"user": name, "templates": len(previous) + 1, "store": str(store.path)}})
-    return f"enrolled {name} ({len(previous) + 1} templates)"
+                       "data": {"user": name, "templates": count, "store": str(store.path)}})
+    return f"enrolled {name} ({count} templates)"

@@ -17,7 +17,12 @@ def _start_audio(demo: Demo) -> None:
     if demo.headless and demo.on_file and demo.pace == "asap" and not demo.opts.loop:
         demo.audio.run()  # to the end first, so each command lands on its own frames of the output video
     else:
-        demo.audio.start()
+        demo.audio.start(caller_reraises=True)  # its error (an unreadable audio file) is raised by _frame
+
+
+def _audio_failed(demo: Demo) -> None:
+    if demo.audio is not None and demo.audio.error is not None:
+        raise demo.audio.error
 
 
 def _source_failed(demo: Demo) -> None:
@@ -28,6 +33,7 @@ def _source_failed(demo: Demo) -> None:
 
 def _frame(demo: Demo, window: Window | None, video_out: VideoOut | None):
     """Processes one frame; returns the drawn image, or None when no frame came."""
+    _audio_failed(demo)
     report = demo.video.step(STEP_TIMEOUT_S)
     if report is None:
         if demo.video_tap.last_empty and demo.video_tap.finished.is_set():

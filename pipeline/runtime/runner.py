@@ -174,10 +174,10 @@ class PipelineRunner:
         self._handle(item)
         return False
 
-    def start(self, caller_reports_errors: bool = False) -> "PipelineRunner":
-        """Run on a thread of its own. An error that stops the run is kept in ``error``; it is logged
-        unless the caller says it reports ``error`` itself (one line instead of two)."""
-        self._caller_reraises = self._caller_reraises or caller_reports_errors
+    def start(self, caller_reraises: bool = False) -> "PipelineRunner":
+        """Run on a thread. ``caller_reraises``: the caller raises ``error`` itself (a command that
+        exits with one line), so it is not logged here with its traceback."""
+        self._caller_reraises = caller_reraises
         self._thread = threading.Thread(target=self._guarded_run, name=f"pipeline-{self.config.name}",
                                         daemon=True)
         self._thread.start()
@@ -213,8 +213,7 @@ class PipelineRunner:
         stopped the run is raised here. The main thread only waits, so a KeyboardInterrupt lands
         here and never inside the pipeline, where it could leave a lock held with a live audio
         callback waiting on it."""
-        self._caller_reraises = True
-        self.start()
+        self.start(caller_reraises=True)
         try:
             while self.running:
                 self._thread.join(0.1)

@@ -13,12 +13,16 @@ from pipeline.preprocess.image import to_tensor
 from pipeline.runtime.stage import STAGES, Stage, StageConfig, StageEnv, StageResult
 from pipeline.sources.base import Item
 
+MAX_DELAY_MS = 3_600_000  # an hour: enough to simulate a stuck stage for the watchdog (tests use minutes)
+MAX_INPUT_SIDE = 8192   # pixels: an 8192x8192 float32 RGB tensor is 768 MiB
+
 
 @dataclass(kw_only=True)
 class DelayConfig(StageConfig):
-    ms: float = option(10.0, "Time each item takes.")
+    ms: float = option(10.0, "Time each item takes.", at_least=0, at_most=MAX_DELAY_MS)
     mode: Literal["sleep", "spin"] = option("sleep", "sleep frees the CPU; spin burns it like real work.")
-    startup_ms: float = option(0.0, "Time building the stage takes, like a slow model load.")
+    startup_ms: float = option(0.0, "Time building the stage takes, like a slow model load.",
+                               at_least=0, at_most=MAX_DELAY_MS)
 
 
 @dataclass
@@ -47,8 +51,10 @@ class DelayStage(Stage):
 @dataclass(kw_only=True)
 class ModelStageConfig(StageConfig):
     model: str = option(doc="Model name (NAME.onnx in the model dirs) or path.")
-    width: int = option(0, "Input width for models with a dynamic width; 0 uses the contract's.")
-    height: int = option(0, "Input height for models with a dynamic height; 0 uses the contract's.")
+    width: int = option(0, "Input width for models with a dynamic width; 0 uses the contract's.",
+                        at_least=0, at_most=MAX_INPUT_SIDE)
+    height: int = option(0, "Input height for models with a dynamic height; 0 uses the contract's.",
+                         at_least=0, at_most=MAX_INPUT_SIDE)
 
     def check(self) -> str | None:
         return None if self.model else "model: required"

@@ -38,7 +38,8 @@ class FaceStage(Stage):
         self.models = [env.load_model(n) for n in ("face_pnet", "face_rnet", "face_onet", "face_embed")]
         self.detector = FaceDetector(*self.models[:3], DetectorParams(min_face=config.min_face))
         self.embedder = FaceEmbedder(self.models[3])
-        store = TemplateStore(config.store or default_store_path(), self.embedder.engine.contract.name)
+        store = TemplateStore(config.store or default_store_path(), self.embedder.engine.contract.name,
+                              dim=self.embedder.dim)
         self.verifier = Verifier(store.templates(), config.threshold, config.k, config.n, config.user or None)
         self._was_unlocked: str | None = None
 

@@ -197,3 +197,26 @@ def test_too_many_pipelines(tmp_path, capsys):
     many = "".join(PIPELINE.replace('"cam"', f'"cam{i}"') for i in range(MAX_PIPELINES + 1))
     path = write(tmp_path, many)
     assert_one_line_error(*cli(capsys, "validate", str(path))[::2], "pipelines", f"MAX_PIPELINES = {MAX_PIPELINES}")
+
+
+SYNTHETIC = ('pipelines=[{name="s", source={type="synthetic_video", fps=50, frames=5, width=64, height=48}, '
+             'stages=[{type="STAGE", KEY=VALUE}]}]')
+
+
+@pytest.mark.parametrize("stage, key, value, limit", [
+    ("delay", "ms", "-1", ">= 0"),                       # was a ValueError traceback from time.sleep
+    ("delay", "startup_ms", "1e12", "<= 3.6e\\+06"),         # was a start-up that never ended
+    ("model\", model=\"ocr_rec", "width", "99999999", "<= 8192"),  # was a 3.2 G-element tensor per frame
+])
+def test_builtin_stage_options_are_bounded(stage, key, value, limit):
+    override = SYNTHETIC.replace("STAGE", stage).replace("KEY", key).replace("VALUE", value)
+    with pytest.raises(ConfigError, match=rf"stages\[0\]\.{key}: .* is out of range \(must be .*{limit}"):
+        load_config(None, [override])
+
+
+@pytest.mark.parametrize("key, value", [("engine.cpu.intra_op_threads", "99999"),
+                                        ("engine.cpu.inter_op_threads", "-1"),
+                                        ("engine.warmup_runs", "999999999")])
+def test_engine_threads_and_warmup_are_bounded(key, value):
+    with pytest.raises(ConfigError, match=rf"{re.escape(key)}: {value} is out of range"):
+        load_config(None, [f"{key}={value}"])
