@@ -1,0 +1,170 @@
+"""perceive's OCR next to RapidOCR (PP-OCRv4) on real photos, in one run: word recall on the
+real text photos and false lines on the real text-free photos of ../shared/data/real/scenes.
+
+    pip download --no-deps rapidocr-onnxruntime==1.4.4 pyclipper shapely pyyaml six  # unzip the wheels
+    PYTHONPATH=.:/path/to/unzipped python -m export.ocr_real [--sweep]
+
+Truth: export/ocr_real_truth.json (hand transcription, see its "about"). A true word (2 or more
+letters/digits once punctuation at its ends is stripped; case, accents and full-width forms
+folded) counts as read when an output line holds it as a word; an output word that runs
+several consecutive true words together ("BEWAREOF") reads them all, so an engine is not
+penalised for a missing space. False lines: lines output on a text-free photo.
+
+Split (the rule, fixed before any tuning): inside each source folder (easyocr, opencv_samples_data,
+paddleocr, scikit-image) the photos are sorted by file name, photos of the same object form one
+group (box.png + box_in_scene.png, left.jpg + right.jpg: the same box and the same books), and
+every second group, starting with the second, is HELD OUT; the others are TUNE. Thresholds are
+chosen on TUNE only; HELD-OUT photos are only ever scored.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+import unicodedata
+from collections import Counter
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pipeline.engine import CpuOptions, Engine, EngineConfig, runtime_version
+from pipeline.ocr.reader import OcrReader
+from pipeline.runtime.stage import SHIPPED_MODELS
+from pipeline.sysinfo import machine
+
+REPO = Path(__file__).resolve().parent.parent
+SCENES = REPO.parent / "shared" / "data" / "real" / "scenes"
+TRUTH = Path(__file__).with_name("ocr_real_truth.json")
+SAME_OBJECT = {"opencv_samples_data/box_in_scene.png": "opencv_samples_data/box.png",
+               "opencv_samples_data/right.jpg": "opencv_samples_data/left.jpg"}
+MIN_WORD_CHARS = 2
+THREADS = 1
+SWEEP_CONFIDENCES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def photo_split(names: list[str]) -> dict[str, str]:
+    """name ("folder/file") -> "tune" or "held_out", by the rule in the module docstring."""
+    split = {}
+    for folder in sorted({n.split("/")[0] for n in names}):
+        groups = sorted({SAME_OBJECT.get(n, n) for n in names if n.startswith(folder + "/")})
+        for rank, group in enumerate(groups):
+            for n in names:
+                if SAME_OBJECT.get(n, n) == group:
+                    split[n] = "held_out" if rank % 2 else "tune"
+    return split
+
+
+def photos() -> tuple[dict[str, list[str]], list[str], dict[str, str]]:
+    """Transcribed text photos, text-free photos, and the split of both."""
+    truth = json.loads(TRUTH.read_text())["photos"]
+    notext = sorted(str(p.relative_to(SCENES / "notext")) for p in (SCENES / "notext").glob("*/*"))
+    split = photo_split(list(truth)) | {f"notext/{n}": s for n, s in photo_split(notext).items()}
+    return truth, [f"notext/{n}" for n in notext], split
+
+
+def normalise(word: str) -> str:
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", word).replace("μ", "u"))
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    return re.sub(r"^[^0-9A-Za-z]+|[^0-9A-Za-z]+$", "", folded).upper()
+
+
+def words(line: str) -> list[str]:
+    """Words of a line; anything outside Latin script (CJK, Thai ...) separates words too."""
+    folded = "".join(c if ord(c) < 0x250 or unicodedata.category(c)[0] != "L" else " "
+                     for c in unicodedata.normalize("NFKC", line))
+    return [w for w in (normalise(t) for t in folded.split()) if w]
+
+
+def words_read(truth_lines: list[str], output_lines: list[str]) -> tuple[int, int]:
+    """(true words read, true words) for one photo."""
+    pool = Counter(w for line in output_lines for w in words(line))
+    read = total = 0
+    for line in truth_lines:
+        tokens = words(line)
+        scored = [sum(c.isalnum() for c in t) >= MIN_WORD_CHARS for t in tokens]
+        total += sum(scored)
+        i = 0
+        while i < len(tokens):
+            for j in range(len(tokens), i, -1):   # longest run of true words an output word holds
+                run = "".join(tokens[i:j])
+                if pool[run] > 0:
+                    pool[run] -= 1
+                    read += sum(scored[i:j])
+                    i = j
+                    break
+            else:
+                i += 1
+    return read, total
+
+
+def perceive_engine(threads: int = THREADS) -> OcrReader:
+    config = EngineConfig(cpu=CpuOptions(intra_op_threads=threads))
+    return OcrReader(Engine(SHIPPED_MODELS / "ocr_det.onnx", config), Engine(SHIPPED_MODELS / "ocr_rec.onnx", config))
+
+
+def run_engines(names: list[str], reader: OcrReader, rapid) -> dict:
+    """name -> {engine: [(text, confidence), ...], engine_ms: ...}, engines interleaved photo by photo."""
+    out = {}
+    for name in names:
+        image = cv2.imread(str(SCENES / ("" if name.startswith("notext/") else "text") / name))
+        start = time.perf_counter()
+        ours = [(line.text, line.confidence) for line in reader.read(image).lines]
+        mid = time.perf_counter()
+        theirs = [(r[1], float(r[2])) for r in (rapid(image)[0] or [])] if rapid else []
+        out[name] = {"perceive": ours, "rapidocr": theirs,
+                     "perceive_ms": (mid - start) * 1000, "rapidocr_ms": (time.perf_counter() - mid) * 1000}
+    return out
+
+
+def score(raw: dict, truth: dict, notext: list[str], split: dict, engine: str, min_conf: float = 0.0) -> dict:
+    table = {}
+    for part in ("tune", "held_out"):
+        read = total = 0
+        for name, lines in truth.items():
+            if split[name] == part:
+                r, t = words_read(lines, [text for text, c in raw[name][engine] if c >= min_conf])
+                read, total = read + r, total + t
+        free = [n for n in notext if split[n] == part]
+        false = sum(sum(c >= min_conf for _, c in raw[n][engine]) for n in free)
+        table[part] = {"word_recall": round(read / max(total, 1), 3), "words": total,
+                       "false_lines_per_textfree_photo": round(false / max(len(free), 1), 3),
+                       "text_photos": sum(split[n] == part for n in truth), "textfree_photos": len(free)}
+    return table
+
+
+def rapidocr_engine():
+    from rapidocr_onnxruntime import RapidOCR
+    return RapidOCR(intra_op_num_threads=THREADS, inter_op_num_threads=1)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--min-confidence", type=float, default=None,
+                    help="perceive's line confidence floor (default: the shipped reader's)")
+    ap.add_argument("--sweep", action="store_true", help="also score perceive at each of several floors")
+    ap.add_argument("--no-rapidocr", action="store_true", help="perceive only")
+    ap.add_argument("--dump", metavar="OUT.json", help="write every engine's lines per photo")
+    args = ap.parse_args()
+    truth, notext, split = photos()
+    reader = perceive_engine()
+    floor = getattr(reader, "min_confidence", 0.0) if args.min_confidence is None else args.min_confidence
+    reader.min_confidence = 0.0   # read everything once; floors are applied when scoring
+    raw = run_engines(list(truth) + notext, reader, None if args.no_rapidocr else rapidocr_engine())
+    report = {"perceive": {"min_confidence": floor, **score(raw, truth, notext, split, "perceive", floor)}}
+    if not args.no_rapidocr:
+        report["rapidocr_ppocrv4"] = score(raw, truth, notext, split, "rapidocr")
+    if args.sweep:
+        report["perceive_sweep"] = {str(c): score(raw, truth, notext, split, "perceive", c) for c in SWEEP_CONFIDENCES}
+    report["ms_per_photo_p50"] = {e: round(float(np.median([r[f"{e}_ms"] for r in raw.values()])), 1)
+                                  for e in ("perceive", "rapidocr") if not (e == "rapidocr" and args.no_rapidocr)}
+    report["protocol"] = {"threads": THREADS, "onnxruntime": runtime_version(), "machine": machine(),
+                          "held_out": sorted(n for n, s in split.items() if s == "held_out")}
+    if args.dump:
+        Path(args.dump).write_text(json.dumps(raw, indent=1, ensure_ascii=False))
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
