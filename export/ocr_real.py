@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from pipeline.engine import CpuOptions, Engine, EngineConfig, runtime_version
-from pipeline.ocr.reader import OcrReader
+from pipeline.ocr.reader import MIN_LINE_CONFIDENCE, STILL_LONG_SIDE, OcrReader
 from pipeline.runtime.stage import SHIPPED_MODELS
 from pipeline.sysinfo import machine
 
@@ -99,22 +99,26 @@ def words_read(truth_lines: list[str], output_lines: list[str]) -> tuple[int, in
     return read, total
 
 
-def perceive_engine(threads: int = THREADS) -> OcrReader:
+def perceive_engine(threads: int = THREADS, **options) -> OcrReader:
     config = EngineConfig(cpu=CpuOptions(intra_op_threads=threads))
-    return OcrReader(Engine(SHIPPED_MODELS / "ocr_det.onnx", config), Engine(SHIPPED_MODELS / "ocr_rec.onnx", config))
+    return OcrReader(Engine(SHIPPED_MODELS / "ocr_det.onnx", config), Engine(SHIPPED_MODELS / "ocr_rec.onnx", config),
+                     **options)
 
 
-def run_engines(names: list[str], reader: OcrReader, rapid) -> dict:
-    """name -> {engine: [(text, confidence), ...], engine_ms: ...}, engines interleaved photo by photo."""
+def as_engine(reader: OcrReader):
+    return lambda image: [(line.text, line.confidence) for line in reader.read(image).lines]
+
+
+def run_engines(names: list[str], engines: dict) -> dict:
+    """name -> {engine: [(text, confidence), ...], engine + "_ms": ...}, engines interleaved photo by photo."""
     out = {}
     for name in names:
         image = cv2.imread(str(SCENES / ("" if name.startswith("notext/") else "text") / name))
-        start = time.perf_counter()
-        ours = [(line.text, line.confidence) for line in reader.read(image).lines]
-        mid = time.perf_counter()
-        theirs = [(r[1], float(r[2])) for r in (rapid(image)[0] or [])] if rapid else []
-        out[name] = {"perceive": ours, "rapidocr": theirs,
-                     "perceive_ms": (mid - start) * 1000, "rapidocr_ms": (time.perf_counter() - mid) * 1000}
+        out[name] = {}
+        for engine, read in engines.items():
+            start = time.perf_counter()
+            out[name][engine] = read(image)
+            out[name][engine + "_ms"] = (time.perf_counter() - start) * 1000
     return out
 
 
@@ -136,29 +140,34 @@ def score(raw: dict, truth: dict, notext: list[str], split: dict, engine: str, m
 
 def rapidocr_engine():
     from rapidocr_onnxruntime import RapidOCR
-    return RapidOCR(intra_op_num_threads=THREADS, inter_op_num_threads=1)
+    rapid = RapidOCR(intra_op_num_threads=THREADS, inter_op_num_threads=1)
+    return lambda image: [(r[1], float(r[2])) for r in (rapid(image)[0] or [])]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--min-confidence", type=float, default=None,
-                    help="perceive's line confidence floor (default: the shipped reader's)")
+                    help=f"perceive's line confidence floor (default: the reader's, {MIN_LINE_CONFIDENCE})")
     ap.add_argument("--sweep", action="store_true", help="also score perceive at each of several floors")
     ap.add_argument("--no-rapidocr", action="store_true", help="perceive only")
     ap.add_argument("--dump", metavar="OUT.json", help="write every engine's lines per photo")
     args = ap.parse_args()
     truth, notext, split = photos()
-    reader = perceive_engine()
-    floor = getattr(reader, "min_confidence", 0.0) if args.min_confidence is None else args.min_confidence
-    reader.min_confidence = 0.0   # read everything once; floors are applied when scoring
-    raw = run_engines(list(truth) + notext, reader, None if args.no_rapidocr else rapidocr_engine())
-    report = {"perceive": {"min_confidence": floor, **score(raw, truth, notext, split, "perceive", floor)}}
+    frames, stills = perceive_engine(min_confidence=0.0), perceive_engine(min_confidence=0.0, long_side=STILL_LONG_SIDE)
+    floor = MIN_LINE_CONFIDENCE if args.min_confidence is None else args.min_confidence
+    # perceive reads every line once; its confidence floor is applied when scoring
+    engines = {"perceive_stage": as_engine(frames), "perceive_cli": as_engine(stills)}
     if not args.no_rapidocr:
-        report["rapidocr_ppocrv4"] = score(raw, truth, notext, split, "rapidocr")
+        engines["rapidocr_ppocrv4"] = rapidocr_engine()
+    raw = run_engines(list(truth) + notext, engines)
+    report = {}
+    for engine in engines:
+        cut = floor if engine.startswith("perceive") else 0.0
+        report[engine] = {"min_confidence": cut, **score(raw, truth, notext, split, engine, cut),
+                          "ms_per_photo_p50": round(float(np.median([r[engine + "_ms"] for r in raw.values()])), 1)}
     if args.sweep:
-        report["perceive_sweep"] = {str(c): score(raw, truth, notext, split, "perceive", c) for c in SWEEP_CONFIDENCES}
-    report["ms_per_photo_p50"] = {e: round(float(np.median([r[f"{e}_ms"] for r in raw.values()])), 1)
-                                  for e in ("perceive", "rapidocr") if not (e == "rapidocr" and args.no_rapidocr)}
+        report["perceive_cli_sweep"] = {str(c): score(raw, truth, notext, split, "perceive_cli", c)
+                                        for c in SWEEP_CONFIDENCES}
     report["protocol"] = {"threads": THREADS, "onnxruntime": runtime_version(), "machine": machine(),
                           "held_out": sorted(n for n, s in split.items() if s == "held_out")}
     if args.dump:

@@ -17,6 +17,10 @@ class Decoded:
     def confidence(self) -> float:
         return float(min(self.char_confidences)) if self.char_confidences else 0.0
 
+    @property
+    def mean_confidence(self) -> float:
+        return float(np.mean(self.char_confidences)) if self.char_confidences else 0.0
+
 
 def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
     e = np.exp(logits - logits.max(axis=axis, keepdims=True))
