@@ -9,7 +9,7 @@ import numpy as np
 
 from pipeline.engine import Engine
 from pipeline.errors import ContractError
-from pipeline.ocr.ctc import greedy_decode, softmax
+from pipeline.ocr.ctc import greedy_decode, softmax, trim_edges
 from pipeline.ocr.db import DetectParams, boxes_from_map
 from pipeline.ocr.prior import apply_prior
 from pipeline.preprocess.image import check_frame
@@ -155,9 +155,11 @@ class OcrReader:
         decoded = self.recognise([crops[i] for i in keep]) if keep else []
         t_rec = time.perf_counter()
         fix = apply_prior if self.language_prior else str
-        lines = [TextLine(quads[i].round(1).tolist(), fix(d.text), d.mean_confidence,
-                          [round(c, 4) for c in d.char_confidences], round(scores[i], 4))
-                 for i, d in zip(keep, decoded) if d.text and d.mean_confidence >= self.min_confidence]
+        # the floor judges the line as read; the end glyphs it trims do not raise its confidence
+        kept = [(i, trim_edges(d), d.mean_confidence) for i, d in zip(keep, decoded)
+                if d.text and d.mean_confidence >= self.min_confidence]
+        lines = [TextLine(quads[i].round(1).tolist(), fix(d.text), conf, [round(c, 4) for c in d.char_confidences],
+                          round(scores[i], 4)) for i, d, conf in kept if d.text]
         for rank, i in enumerate(reading_order([np.asarray(l.box) for l in lines])):
             lines[i].order = rank
         lines.sort(key=lambda line: line.order)
