@@ -33,26 +33,36 @@ def draw(image, result):
     import cv2
     import numpy as np
     out = image.copy()
-    h, w = out.shape[:2]
-    scale = LABEL_FONT_SCALE * max(1.0, w / 640)
+    scale = LABEL_FONT_SCALE * max(1.0, out.shape[1] / 640)
     thickness = max(1, int(round(scale * 2)))
     for line in result.lines:
         cv2.polylines(out, [np.array(line.box, np.int32)], True, (0, 200, 0), thickness)
-    taken = []
-    for line in result.lines:
-        (tw, th), base = cv2.getTextSize(line.text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
-        lw, lh = min(tw + 2 * LABEL_PAD, w), th + base + 2 * LABEL_PAD
-        box = np.array(line.box, np.float32)
-        x = int(np.clip(box[:, 0].min(), 0, w - lw))
-        top, bottom = int(box[:, 1].min()), int(box[:, 1].max())
-        candidates = [top - lh, bottom] + [bottom + k * lh for k in range(1, 4)]
-        y = next((c for c in candidates if 0 <= c <= h - lh and not _overlaps((x, c, lw, lh), taken)),
-                 int(np.clip(top - lh, 0, max(0, h - lh))))
-        taken.append((x, y, lw, lh))
+    for line, (x, y, lw, lh) in zip(result.lines, label_rects(result.lines, out.shape, scale, thickness)):
+        th = cv2.getTextSize(line.text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)[0][1]
         cv2.rectangle(out, (x, y), (x + lw, y + lh), (255, 255, 255), -1)
         cv2.putText(out, line.text, (x + LABEL_PAD, y + LABEL_PAD + th), cv2.FONT_HERSHEY_SIMPLEX, scale,
                     (0, 0, 200), thickness, cv2.LINE_AA)
     return out
+
+
+def label_rects(lines, shape, scale: float, thickness: int) -> list[tuple[int, int, int, int]]:
+    """(x, y, width, height) of each line's label: above its box, else below it or further down,
+    the first place inside the image that no earlier label takes."""
+    import cv2
+    import numpy as np
+    h, w = shape[:2]
+    taken = []
+    for line in lines:
+        (tw, th), base = cv2.getTextSize(line.text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+        lw, lh = min(tw + 2 * LABEL_PAD, w), th + base + 2 * LABEL_PAD
+        box = np.array(line.box, np.float32)
+        x = int(np.clip(box[:, 0].min(), 0, max(0, w - lw)))
+        top, bottom = int(box[:, 1].min()), int(box[:, 1].max())
+        candidates = [top - lh, bottom] + [bottom + k * lh for k in range(1, 4)] + [top - k * lh for k in range(2, 5)]
+        y = next((c for c in candidates if 0 <= c <= h - lh and not _overlaps((x, c, lw, lh), taken)),
+                 int(np.clip(top - lh, 0, max(0, h - lh))))
+        taken.append((x, y, lw, lh))
+    return taken
 
 
 def _overlaps(a, others) -> bool:
