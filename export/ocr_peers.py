@@ -31,7 +31,7 @@ import numpy as np
 
 from pipeline.engine import CpuOptions, Engine, EngineConfig, runtime_version
 from pipeline.ocr.ctc import cer, trim_edges
-from pipeline.ocr.prior import apply_prior
+from pipeline.ocr.prior import fix_line
 from pipeline.ocr.reader import OcrReader
 from pipeline.runtime.stage import SHIPPED_MODELS
 from pipeline.sysinfo import machine
@@ -65,7 +65,7 @@ def run_perceive(crops):
     reader = perceive_reader(1)
     reader.recognise(crops[:1])  # warm-up, as for the others
     start = time.perf_counter()
-    out = [apply_prior(trim_edges(d).text) for d in reader.recognise(crops)]   # as OcrReader.read finishes a line
+    out = [fix_line(trim_edges(d)).text for d in reader.recognise(crops)]   # as OcrReader.read finishes a line
     return out, time.perf_counter() - start
 
 

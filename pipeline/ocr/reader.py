@@ -11,7 +11,7 @@ from pipeline.engine import Engine
 from pipeline.errors import ContractError
 from pipeline.ocr.ctc import greedy_decode, softmax, trim_edges
 from pipeline.ocr.db import DetectParams, boxes_from_map
-from pipeline.ocr.prior import apply_prior
+from pipeline.ocr.prior import fix_line
 from pipeline.preprocess.image import check_frame
 from pipeline.preprocess.ocr import WIDTH_MULTIPLE, batch_lines, detector_input, line_to_gray
 
@@ -117,7 +117,7 @@ class OcrReader:
             params.box_threshold = max(params.box_threshold, REAL_BOX_THRESHOLD)
         self.params = params
         self.min_confidence = min_confidence      # lines below it are dropped (0: keep every line)
-        self.language_prior = language_prior      # fix O/0 and l/1 from the rest of each word
+        self.language_prior = language_prior      # fix O/0, l/1 and one unsure letter per unknown word
         self.alphabet = rc.alphabet
         self.max_width = int(rc.params.get("max_width", 800))
         self._det_in, self._rec_in = detector.inputs[0].name, recogniser.inputs[0].name
@@ -154,11 +154,11 @@ class OcrReader:
         t_crop = time.perf_counter()
         decoded = self.recognise([crops[i] for i in keep]) if keep else []
         t_rec = time.perf_counter()
-        fix = apply_prior if self.language_prior else str
+        fix = fix_line if self.language_prior else (lambda d: d)
         # the floor judges the line as read; the end glyphs it trims do not raise its confidence
-        kept = [(i, trim_edges(d), d.mean_confidence) for i, d in zip(keep, decoded)
+        kept = [(i, fix(trim_edges(d)), d.mean_confidence) for i, d in zip(keep, decoded)
                 if d.text and d.mean_confidence >= self.min_confidence]
-        lines = [TextLine(quads[i].round(1).tolist(), fix(d.text), conf, [round(c, 4) for c in d.char_confidences],
+        lines = [TextLine(quads[i].round(1).tolist(), d.text, conf, [round(c, 4) for c in d.char_confidences],
                           round(scores[i], 4)) for i, d, conf in kept if d.text]
         for rank, i in enumerate(reading_order([np.asarray(l.box) for l in lines])):
             lines[i].order = rank

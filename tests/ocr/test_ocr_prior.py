@@ -55,3 +55,15 @@ def test_a_line_is_shown_once_read_in_three_of_five_frames_and_junk_never():
 def test_the_stabiliser_rejects_an_impossible_rule():
     with pytest.raises(ValueError):
         LineStabiliser(needed=6, window=5)
+
+
+@needs_words
+def test_one_unsure_letter_of_an_unknown_word_is_spelled_from_the_dictionary():
+    from pipeline.ocr.prior import fix_line
+    confs = [1.0] * 14
+    confs[11] = 0.5
+    assert fix_line(Decoded("Free Admisslon", confs)).text == "Free Admission"
+    assert fix_line(Decoded("Free Admisslon", [1.0] * 14)).text == "Free Admisslon"    # sure of every letter
+    assert fix_line(Decoded("Pyeongyang", [0.5] * 10)).text == "Pyeongyang"            # no single-letter match
+    fixed = fix_line(Decoded("B0ARDING PASS", [0.9] * 13))
+    assert fixed.text == "BOARDING PASS" and len(fixed.char_confidences) == 13
