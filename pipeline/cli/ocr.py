@@ -18,7 +18,14 @@ def register(sub) -> None:
     p.add_argument("--detector", default="ocr_det", help="detector model name or path")
     p.add_argument("--recogniser", default="ocr_rec", help="recogniser model name or path")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: all cores)")
+    p.add_argument("--min-confidence", type=float, default=None, metavar="C",
+                   help="drop lines whose mean character confidence is below C (default: the value tuned "
+                        "on real photos, pipeline.ocr.reader.MIN_LINE_CONFIDENCE; 0 keeps every line)")
     p.set_defaults(func=run)
+
+
+LABEL_FONT_SCALE = 0.5    # at 640 pixels of image width; labels scale with the image
+LABEL_PAD = 2
 
 
 # Picture formats --draw offers, if this OpenCV build writes them (checked with cv2.haveImageWriter).
@@ -67,15 +74,46 @@ def write_drawing(path: str, picture) -> None:
 
 
 def draw(image, result):
+    """Boxes, and each line's text on a filled label above its box (below when the top is taken or
+    off the image), kept inside the image and clear of the other boxes' labels."""
     import cv2
     import numpy as np
     out = image.copy()
+    scale = LABEL_FONT_SCALE * max(1.0, out.shape[1] / 640)
+    thickness = max(1, int(round(scale * 2)))
     for line in result.lines:
-        box = np.array(line.box, np.int32)
-        cv2.polylines(out, [box], True, (0, 200, 0), 2)
-        cv2.putText(out, line.text, (int(box[0][0]), max(12, int(box[0][1]) - 4)), cv2.FONT_HERSHEY_SIMPLEX,
-                    0.5, (0, 0, 255), 1, cv2.LINE_AA)
+        cv2.polylines(out, [np.array(line.box, np.int32)], True, (0, 200, 0), thickness)
+    for line, (x, y, lw, lh) in zip(result.lines, label_rects(result.lines, out.shape, scale, thickness)):
+        th = cv2.getTextSize(line.text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)[0][1]
+        cv2.rectangle(out, (x, y), (x + lw, y + lh), (255, 255, 255), -1)
+        cv2.putText(out, line.text, (x + LABEL_PAD, y + LABEL_PAD + th), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                    (0, 0, 200), thickness, cv2.LINE_AA)
     return out
+
+
+def label_rects(lines, shape, scale: float, thickness: int) -> list[tuple[int, int, int, int]]:
+    """(x, y, width, height) of each line's label: above its box, else below it or further down,
+    the first place inside the image that no earlier label takes."""
+    import cv2
+    import numpy as np
+    h, w = shape[:2]
+    taken = []
+    for line in lines:
+        (tw, th), base = cv2.getTextSize(line.text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+        lw, lh = min(tw + 2 * LABEL_PAD, w), th + base + 2 * LABEL_PAD
+        box = np.array(line.box, np.float32)
+        x = int(np.clip(box[:, 0].min(), 0, max(0, w - lw)))
+        top, bottom = int(box[:, 1].min()), int(box[:, 1].max())
+        candidates = [top - lh, bottom] + [bottom + k * lh for k in range(1, 4)] + [top - k * lh for k in range(2, 5)]
+        y = next((c for c in candidates if 0 <= c <= h - lh and not _overlaps((x, c, lw, lh), taken)),
+                 int(np.clip(top - lh, 0, max(0, h - lh))))
+        taken.append((x, y, lw, lh))
+    return taken
+
+
+def _overlaps(a, others) -> bool:
+    ax, ay, aw, ah = a
+    return any(ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah for bx, by, bw, bh in others)
 
 
 def run(args) -> int:
@@ -88,7 +126,13 @@ def run(args) -> int:
     if args.draw:
         check_draw_path(args.draw)
     config = EngineConfig(cpu=CpuOptions(intra_op_threads=args.threads))
-    reader = OcrReader(Engine(resolve_model(args.detector, []), config), Engine(resolve_model(args.recogniser, []), config))
+    from pipeline.ocr.reader import MIN_LINE_CONFIDENCE, STILL_LONG_SIDE
+    floor = MIN_LINE_CONFIDENCE if args.min_confidence is None else args.min_confidence
+    if not 0.0 <= floor <= 1.0:
+        from pipeline.errors import ConfigError
+        raise ConfigError(f"--min-confidence must be between 0 and 1, got {floor}")
+    reader = OcrReader(Engine(resolve_model(args.detector, []), config), Engine(resolve_model(args.recogniser, []), config),
+                       min_confidence=floor, long_side=STILL_LONG_SIDE)
     failed = 0
     for i, path in enumerate(args.images):
         try:

@@ -4,7 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pipeline.config.loader import option
-from pipeline.ocr.reader import OcrReader, TextLine
+from pipeline.errors import ConfigError
+from pipeline.ocr.reader import MIN_LINE_CONFIDENCE, OcrReader, TextLine
+from pipeline.ocr.stability import NEEDED_FRAMES, WINDOW_FRAMES, LineStabiliser
 from pipeline.runtime.stage import STAGES, Stage, StageConfig, StageEnv, StageResult
 from pipeline.sources.base import Item
 
@@ -15,7 +17,11 @@ class OcrConfig(StageConfig):
     recogniser: str = option("ocr_rec", "Text recogniser model name or path.")
     threshold: float = option(0.0, "Detector probability above which a pixel is text (0: the model's).")
     box_threshold: float = option(0.0, "Mean probability a detected box needs to be kept (0: the model's).")
-    min_confidence: float = option(0.5, "Lines whose lowest character confidence is below this are dropped.")
+    min_confidence: float = option(MIN_LINE_CONFIDENCE, "Lines whose mean character confidence is below this are "
+                                   "dropped (the default is tuned on real photos: pipeline/ocr/reader.py).")
+    stable_frames: int = option(NEEDED_FRAMES, "A line is shown and announced once read in this many of the last "
+                                "`stable_window` frames (1 and 1: every frame as read).")
+    stable_window: int = option(WINDOW_FRAMES, "Frames looked back over for `stable_frames`.")
 
 
 @dataclass
@@ -29,16 +35,21 @@ class OcrStageResult(StageResult):
 class OcrStage(Stage):
     def __init__(self, config: OcrConfig, env: StageEnv):
         super().__init__(config, env)
+        if not 1 <= config.stable_frames <= config.stable_window:
+            raise ConfigError(f"ocr: stable_frames ({config.stable_frames}) must be between 1 and stable_window "
+                              f"({config.stable_window})")
         self.det, self.rec = env.load_model(config.detector), env.load_model(config.recogniser)
-        self.reader = OcrReader(self.det, self.rec)   # post-processing as the detector's contract says
+        # post-processing as the detector's contract says, with the real-photo box and line floors
+        self.reader = OcrReader(self.det, self.rec, min_confidence=config.min_confidence)
         params = self.reader.params
         params.threshold = config.threshold or params.threshold
         params.box_threshold = config.box_threshold or params.box_threshold
+        self.stabiliser = LineStabiliser(config.stable_frames, config.stable_window)
         self._last: tuple[str, ...] = ()
 
     def run(self, item: Item, results: dict) -> OcrStageResult:
         out = self.reader.read(item.data)
-        lines = [line for line in out.lines if line.confidence >= self.config.min_confidence]
+        lines = self.stabiliser.update(out.lines)
         texts = tuple(line.text for line in lines)
         if texts and texts != self._last:
             self.env.emit("text", {"lines": [{"text": l.text, "confidence": round(l.confidence, 3),
