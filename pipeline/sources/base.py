@@ -36,6 +36,7 @@ from pipeline.errors import PerceiveError, SourceError
 log = logging.getLogger("perceive.source")
 
 SOURCES = Registry("source")
+MAX_BACKOFF_S = 3600.0   # a device retried less than hourly is as good as given up on; 0 would spin
 
 
 class EndOfStream(Exception):
@@ -46,8 +47,10 @@ class EndOfStream(Exception):
 class SourceConfig(Tagged):
     registry = SOURCES
     type: str = option("", "Source type: video, microphone, wav, sensor_file, serial, stdin or synthetic_*.")
-    reconnect_initial_s: float = option(0.5, "First back-off delay after a failure.")
-    reconnect_max_s: float = option(30.0, "Longest back-off delay between reopen attempts.")
+    reconnect_initial_s: float = option(0.5, "First back-off delay after a failure.", above=0,
+                                        at_most=MAX_BACKOFF_S)
+    reconnect_max_s: float = option(30.0, "Longest back-off delay between reopen attempts.", above=0,
+                                    at_most=MAX_BACKOFF_S)
     wait_for_device: bool = option(
         True, "A live device (camera, microphone, serial port) that cannot be opened at start is retried "
               "with back-off until it appears; false makes that an error. Files are never waited for.")
