@@ -1,0 +1,102 @@
+"""The real daemon with one pipeline whose file cannot be read: that pipeline is reported failed (status
+line, metrics, log), the others keep serving, the watchdog keeps pinging (a restart cannot fix a file),
+and a SIGHUP after the file is fixed brings the pipeline back."""
+from __future__ import annotations
+
+import shutil
+import signal
+import time
+import urllib.request
+
+import pytest
+
+from tests.daemon.daemon_harness import ACTIVITIES, DaemonProcess, daemon_section, imu_pipeline, read_events
+
+WAIT_S = 20.0
+
+
+def scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        return r.read().decode()
+
+
+def series(text: str, name: str) -> float | None:
+    """The value of one exact series (name with labels), or None when it is not exported."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def wait_status(d: DaemonProcess, predicate, after: int = 0) -> str:
+    """The first STATUS= message (from index ``after`` on) for which ``predicate`` holds."""
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        for message in d.notify.with_key("STATUS")[after:]:
+            if predicate(message["STATUS"]):
+                return message["STATUS"]
+        assert d.proc.poll() is None, f"daemon exited: {d.log_path.read_text()[-3000:]}"
+        time.sleep(0.05)
+    raise AssertionError(f"no such STATUS in {WAIT_S} s: {d.notify.with_key('STATUS')[-3:]}")
+
+
+@pytest.fixture
+def daemon(tmp_path):
+    started = []
+
+    def start(text: str) -> DaemonProcess:
+        (tmp_path / "perceive.toml").write_text(text)
+        d = DaemonProcess(tmp_path / "perceive.toml", tmp_path)
+        started.append(d)
+        return d
+
+    yield start
+    for d in started:
+        d.close()
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory"])
+def test_a_pipeline_whose_file_fails_is_reported_failed_and_comes_back_on_reload(daemon, tmp_path, kind):
+    """A file that cannot be opened fails even with loop = true (only a replay that has played is
+    reopened); a CSV of garbage is not a failure: its lines are counted as rejected."""
+    data = tmp_path / "bad.csv"
+    if kind == "directory":
+        data.mkdir()
+    config = daemon_section(tmp_path) + imu_pipeline("imu") + imu_pipeline("bad", data)
+    d = daemon(config)
+    port = d.metrics_port
+    d.notify.wait_for("READY")
+
+    status = wait_status(d, lambda s: s.startswith("failed:"))
+    assert status.startswith("failed: pipeline bad: ") and str(data) in status, status
+    assert "2 pipelines (1 failed)" in status and "STUCK" not in status
+    text = scrape(port)
+    assert series(text, 'perceive_pipeline_failed{pipeline="bad"}') == 1
+    assert series(text, 'perceive_pipeline_failed{pipeline="imu"}') == 0
+    assert series(text, 'perceive_crashes_total{pipeline="bad"}') == 1
+    assert series(text, 'perceive_crashes_total{pipeline="imu"}') == 0
+    assert series(text, "perceive_healthy") == 0
+    stopped = d.wait_log("pipeline bad stopped")
+    assert stopped["level"] == "error" and str(data) in stopped["msg"]
+    assert "Traceback" not in d.log_path.read_text()
+
+    # the other pipeline keeps serving and the watchdog keeps pinging: no restart loop over one bad file
+    assert {e["pipeline"] for e in read_events(tmp_path / "events.sock", count=3)} == {"imu"}
+    pings = len(d.notify.with_key("WATCHDOG"))
+    d.notify.wait_for("WATCHDOG", count=pings + 2)
+    assert d.proc.poll() is None
+
+    if kind == "directory":
+        data.rmdir()
+    shutil.copy(ACTIVITIES, data)   # the file is fixed; a reload brings the pipeline back
+    statuses = len(d.notify.with_key("STATUS"))
+    d.signal(signal.SIGHUP)
+    d.wait_log("reloaded:")
+    wait_status(d, lambda s: s.startswith("2 pipelines,"), after=statuses)
+    deadline = time.monotonic() + WAIT_S
+    while "bad" not in {e["pipeline"] for e in read_events(tmp_path / "events.sock", count=20)}:
+        assert time.monotonic() < deadline, "the fixed pipeline sends no events"
+    text = scrape(port)
+    assert series(text, 'perceive_pipeline_failed{pipeline="bad"}') == 0
+    assert series(text, "perceive_healthy") == 1
+    assert series(text, 'perceive_crashes_total{pipeline="bad"}') == 1   # counters never go backwards
