@@ -100,3 +100,23 @@ def test_a_pipeline_whose_file_fails_is_reported_failed_and_comes_back_on_reload
     assert series(text, 'perceive_pipeline_failed{pipeline="bad"}') == 0
     assert series(text, "perceive_healthy") == 1
     assert series(text, 'perceive_crashes_total{pipeline="bad"}') == 1   # counters never go backwards
+
+
+def test_a_missing_device_is_waited_for_not_failed(daemon, tmp_path):
+    """wait_for_device unset: the daemon waits for a device that is not there yet (it may boot first)."""
+    device = tmp_path / "ttyUSB-later"
+    serial = (f'[[pipelines]]\nname = "dev"\n[pipelines.source]\ntype = "serial"\npath = "{device}"\n'
+              'channels = ["ax"]\nreconnect_initial_s = 0.1\nreconnect_max_s = 0.2\n'
+              '[[pipelines.stages]]\ntype = "delay"\nms = 1\n')
+    d = daemon(daemon_section(tmp_path) + imu_pipeline("imu") + serial)
+    port = d.metrics_port
+    d.notify.wait_for("READY")
+    d.wait_log("source dev failed")   # the back-off warning: retried, not given up
+    deadline = time.monotonic() + WAIT_S
+    while series(scrape(port), 'perceive_source_reconnects_total{pipeline="dev"}') < 2:
+        assert time.monotonic() < deadline, "the missing device is not retried"
+        time.sleep(0.1)
+    text = scrape(port)
+    assert series(text, 'perceive_pipeline_failed{pipeline="dev"}') == 0
+    assert series(text, 'perceive_pipeline_running{pipeline="dev"}') == 1
+    assert not any(m["STATUS"].startswith("failed") for m in d.notify.with_key("STATUS"))
