@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import shutil
 import signal
+import threading
 import time
 import urllib.request
+from types import SimpleNamespace
 
 import pytest
 
+from pipeline.daemon import health
+from pipeline.errors import SourceError
 from tests.daemon.daemon_harness import ACTIVITIES, DaemonProcess, daemon_section, imu_pipeline, read_events
 
 WAIT_S = 20.0
@@ -120,3 +124,26 @@ def test_a_missing_device_is_waited_for_not_failed(daemon, tmp_path):
     assert series(text, 'perceive_pipeline_failed{pipeline="dev"}') == 0
     assert series(text, 'perceive_pipeline_running{pipeline="dev"}') == 1
     assert not any(m["STATUS"].startswith("failed") for m in d.notify.with_key("STATUS"))
+
+
+def stopped_runner(name: str, error: Exception | None, source_error: Exception | None = None):
+    """What health reads of a runner whose thread has ended."""
+    finished = threading.Event()
+    if source_error is not None or error is None:
+        finished.set()
+    source = SimpleNamespace(finished=finished, error=source_error, counters={"reconnects": 0})
+    return SimpleNamespace(config=SimpleNamespace(name=name), error=error, source=source, running=False,
+                           counters={"processed": 7, "crashes": int(error is not None)})
+
+
+def test_bad_input_is_failed_a_bug_is_stuck_and_an_ended_file_is_done():
+    bad_file = SourceError("video file not found: /data/x.mp4")
+    runners = [stopped_runner("done", None), stopped_runner("bad", bad_file, bad_file),
+               stopped_runner("gone", None, bad_file)]   # the source failed; the runner ended quietly
+    state = health.check(runners, stall_s=5.0)
+    assert state.ok and not state.healthy
+    assert state.failed == [f"pipeline bad: {bad_file}", f"pipeline gone: {bad_file}"]
+    assert state.summary == (f"failed: pipeline bad: {bad_file} (+1 more); "
+                             "3 pipelines (1 finished, 2 failed), 21 items, 0 reconnects")
+    bug = health.check([stopped_runner("bug", RuntimeError("index out of range"))], stall_s=5.0)
+    assert not bug.ok and bug.failed == [] and bug.summary == "STUCK: pipeline bug: thread stopped (1 crashes)"
