@@ -15,7 +15,10 @@ def register(sub) -> None:
     p = sub.add_parser("run", help="run the pipelines of a config in the foreground",
                        description="Start every enabled pipeline of CONFIG, print events as JSON lines "
                                    "on stdout, and print per-stage latency, drops and budget misses when "
-                                   "the sources end, after --seconds, or on Ctrl-C.")
+                                   "the sources end, after --seconds, or on Ctrl-C. A live device "
+                                   "(camera, microphone, serial port, stream URL) that cannot be opened "
+                                   "at start is an error naming it, unless its source sets "
+                                   "wait_for_device = true (the daemon waits for it by default).")
     p.add_argument("config", help="TOML config file")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     p.add_argument("--seconds", type=seconds, default=0, help="stop after this long (0: until sources end)")
@@ -60,6 +63,9 @@ def run(args) -> int:
     from pipeline.runtime.stage import StageEnv
 
     config = load_config(args.config, args.set, require_pipelines=True)
+    for p in config.pipelines:
+        if p.source.wait_for_device is None:   # in the foreground a missing device is said at once
+            p.source.wait_for_device = False
 
     stdout_gone = threading.Event()
 
@@ -86,8 +92,8 @@ def run(args) -> int:
         for r in runners:
             r.stop()
     error = failed(runners)
-    if error is not None:  # a source that cannot be read (missing or damaged file): one line, no stats
-        raise error
+    if error is not None:  # a source that cannot be read (missing file, missing device): one line, no stats
+        raise missing_device(runners, error) or error
     for r in runners:
         print(json.dumps(r.stats(), default=str), file=sys.stderr)
     if stdout_gone.is_set():  # `perceive run X | head`: main() ends quietly
@@ -98,3 +104,13 @@ def run(args) -> int:
 def failed(runners) -> Exception | None:
     """The first error that stopped a pipeline: the command stops too, and raises it."""
     return next((r.error for r in runners if r.error is not None), None)
+
+
+def missing_device(runners, error: Exception):
+    """For a live device that never opened: the error again, with the pipeline and how to wait for it."""
+    from pipeline.errors import SourceError
+    for r in runners:
+        if r.error is error and r.source.live and not r.source.counters["opened"]:
+            return SourceError(f"pipeline {r.config.name}: {error}; set wait_for_device = true in its "
+                               "source to wait for the device instead")
+    return None

@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from pipeline.daemon.config import MetricsConfig
+from pipeline.daemon.health import failure
 from pipeline.errors import ConfigError
 from pipeline.runtime.runner import ItemReport, PipelineRunner
 
@@ -28,7 +29,8 @@ _PIPELINE_COUNTERS = [
     ("dropped_stale", "Items dropped because they were older than the budget when taken.", "dropped_stale"),
     ("skipped_policy", "Items skipped by the every_nth budget policy.", "skipped_policy"),
     ("budget_misses", "Items whose capture-to-decision latency missed the pipeline budget.", "budget_misses"),
-    ("crashes", "Pipeline threads that stopped on an unexpected error.", "crashes"),
+    ("crashes", "Pipeline threads that stopped on an error: a bug, or bad input such as a file source "
+                "that cannot be read (then perceive_pipeline_failed is 1).", "crashes"),
 ]
 _SOURCE_COUNTERS = [
     ("source_reconnects", "Times the source failed and was reopened with back-off.", "reconnects"),
@@ -81,6 +83,12 @@ class PerceiveCollector:
         for r in runners:
             up.add_metric([r.config.name], 1.0 if r.running else 0.0)
         yield up
+        failed = GaugeMetricFamily("perceive_pipeline_failed", "1 while the pipeline is stopped by bad input "
+                                   "(a file source that cannot be read); a reload with a fixed config clears it.",
+                                   labels=["pipeline"])
+        for r in runners:
+            failed.add_metric([r.config.name], 0.0 if failure(r) is None else 1.0)
+        yield failed
         for name, (kind, help_text, value) in self._extra().items():
             family = CounterMetricFamily if kind == "counter" else GaugeMetricFamily
             yield family(f"perceive_{name}", help_text, value=value)

@@ -149,8 +149,14 @@ class Daemon:
             "reloads": ("counter", "Successful SIGHUP reloads.", c["reloads"]),
             "reload_failures": ("counter", "SIGHUP reloads rejected (old config kept).", c["reload_failures"]),
             "watchdog_pings": ("counter", "WATCHDOG=1 messages sent to systemd.", c["watchdog_pings"]),
-            "healthy": ("gauge", "1 while every pipeline makes progress.", c["healthy"]),
+            "healthy": ("gauge", "1 while every pipeline makes progress (none stuck, none failed).",
+                        int(self._healthy_now())),
         }
+
+    def _healthy_now(self) -> bool:
+        """Checked at scrape time, so the gauge follows a reload at once."""
+        config, runners = self.config, list(self.runners)
+        return config is not None and health.check(runners, config.daemon.watchdog.stall_s).healthy
 
     # -- lifecycle -------------------------------------------------------------
     def run(self) -> int:
@@ -188,7 +194,6 @@ class Daemon:
             if now < min(next_ping, next_status):
                 continue
             state = health.check(self.runners, self.config.daemon.watchdog.stall_s)
-            self.counters["healthy"] = int(state.ok)
             if wd_interval is not None and now >= next_ping:
                 next_ping = now + wd_interval
                 if state.ok and self.notifier.watchdog():
@@ -196,7 +201,9 @@ class Daemon:
             if now >= next_status:
                 next_status = now + self.config.daemon.watchdog.status_interval_s
                 self.notifier.status(state.summary)
-                if state.ok:
+                if state.failed:  # pinged all the same: a restart cannot fix a bad file; a reload can
+                    log.warning("status: %s", state.summary, extra={"failed": state.failed})
+                elif state.ok:
                     log.info("status: %s", state.summary)
                 else:
                     log.error("watchdog withheld: %s", "; ".join(state.problems))

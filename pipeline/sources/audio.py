@@ -19,11 +19,19 @@ from pipeline.sources.audio_file import open_audio_file, read_block, read_wav  #
 from pipeline.sources.base import SOURCES, EndOfStream, Item, ReplayOptions, Source, SourceConfig
 
 
+MIN_SAMPLE_RATE = 1000      # no speech or sound model takes less
+MAX_SAMPLE_RATE = 384_000   # the fastest audio interfaces
+MAX_BLOCK_MS = 1000.0       # a longer block is a second of latency before anything is seen
+MAX_BUFFER_S = 60.0         # 92 MB of float32 at the highest rate
+
+
 @dataclass(kw_only=True)
 class AudioOptions:
-    sample_rate: int = option(16000, "Rate delivered to the pipeline; other rates are resampled.")
-    block_ms: float = option(20.0, "Samples per delivered block, in milliseconds.")
-    buffer_s: float = option(2.0, "Ring buffer length; a consumer further behind loses the oldest audio.")
+    sample_rate: int = option(16000, "Rate delivered to the pipeline; other rates are resampled.",
+                              at_least=MIN_SAMPLE_RATE, at_most=MAX_SAMPLE_RATE)
+    block_ms: float = option(20.0, "Samples per delivered block, in milliseconds.", above=0, at_most=MAX_BLOCK_MS)
+    buffer_s: float = option(2.0, "Ring buffer length; a consumer further behind loses the oldest audio.",
+                             above=0, at_most=MAX_BUFFER_S)
 
 
 class LinearResampler:

@@ -9,9 +9,9 @@ What a failure does depends on what the source is (``Source.should_retry``):
 - a LIVE device (camera, microphone, serial port) that fails or ends after it
   opened is reopened with exponential back-off, and the reconnect counted: the
   process never goes down because a device was unplugged. One that cannot be
-  opened at start is waited for with ``wait_for_device`` (the default: a daemon
-  may boot before its USB device appears); the CLIs set it false, so there it
-  is an error;
+  opened at start is waited for unless ``wait_for_device`` is false (unset waits:
+  a daemon may boot before its USB device appears); the CLIs set it false
+  unless the config says true, so there it is an error;
 - a FILE (or stdin) that cannot be opened or read is an error: there is
   nothing to wait for. The source finishes, keeps the error in ``error``, and
   ``get()`` raises it once the consumer has taken what was read before, so a
@@ -36,6 +36,7 @@ from pipeline.errors import PerceiveError, SourceError
 log = logging.getLogger("perceive.source")
 
 SOURCES = Registry("source")
+MAX_BACKOFF_S = 3600.0   # a device retried less than hourly is as good as given up on; 0 would spin
 
 
 class EndOfStream(Exception):
@@ -46,11 +47,14 @@ class EndOfStream(Exception):
 class SourceConfig(Tagged):
     registry = SOURCES
     type: str = option("", "Source type: video, microphone, wav, sensor_file, serial, stdin or synthetic_*.")
-    reconnect_initial_s: float = option(0.5, "First back-off delay after a failure.")
-    reconnect_max_s: float = option(30.0, "Longest back-off delay between reopen attempts.")
-    wait_for_device: bool = option(
-        True, "A live device (camera, microphone, serial port) that cannot be opened at start is retried "
-              "with back-off until it appears; false makes that an error. Files are never waited for.")
+    reconnect_initial_s: float = option(0.5, "First back-off delay after a failure.", above=0,
+                                        at_most=MAX_BACKOFF_S)
+    reconnect_max_s: float = option(30.0, "Longest back-off delay between reopen attempts.", above=0,
+                                    at_most=MAX_BACKOFF_S)
+    wait_for_device: bool | None = option(
+        None, "true: a live device (camera, microphone, serial port, stream URL) that cannot be opened at "
+              "start is retried with back-off until it appears; false: that is an error. Unset: the daemon "
+              "waits, `perceive run` stops with the error. Files are never waited for.")
 
 
 @dataclass(kw_only=True)
@@ -206,7 +210,7 @@ class Source:
         replay that had played. A file that cannot be read, or a device that never opened, is an error."""
         opened = self.counters["opened"] > 0
         if self.live:
-            return opened or self.config.wait_for_device
+            return opened or self.config.wait_for_device is not False   # unset (None) waits
         return self.looping and opened
 
     def _retry(self, exc: Exception) -> bool:

@@ -33,6 +33,9 @@ log = logging.getLogger("perceive.source")
 
 MAX_LINE_CHARS = 64 * 1024   # longer lines are counted as too_long and skipped: memory stays bounded
 FLOAT32_MAX = float(np.finfo(np.float32).max)   # values are delivered as float32: larger ones overflow
+MAX_SENSOR_RATE_HZ = 100_000.0   # beyond any IMU or serial sensor
+MAX_RATE_TOLERANCE = 10.0        # a tolerance of 10x the expected rate already accepts anything
+MAX_BUFFER_SAMPLES = 1 << 20     # 1 Mi samples: 8 MB per channel of float64
 
 
 @dataclass(kw_only=True)
@@ -42,13 +45,19 @@ class SensorOptions:
     time_key: str = option("t", "Column / key holding the timestamp in seconds.")
     columns: list[str] = option(factory=list, doc="CSV column names when the stream has no header line.")
     sample_rate_hz: float = option(0.0, "Expected rate; samples are rejected while the measured rate "
-                                        "differs by more than rate_tolerance. 0 disables the check.")
-    rate_tolerance: float = option(0.2, "Allowed relative difference between measured and expected rate.")
-    block: int = option(1, "Samples per delivered item.")
-    buffer: int = option(4096, "Ring buffer length in samples.")
+                                        "differs by more than rate_tolerance. 0 disables the check.",
+                                   at_least=0, at_most=MAX_SENSOR_RATE_HZ)
+    rate_tolerance: float = option(0.2, "Allowed relative difference between measured and expected rate.",
+                                   at_least=0, at_most=MAX_RATE_TOLERANCE)
+    block: int = option(1, "Samples per delivered item (at most buffer).", at_least=1, at_most=MAX_BUFFER_SAMPLES)
+    buffer: int = option(4096, "Ring buffer length in samples.", at_least=1, at_most=MAX_BUFFER_SAMPLES)
 
     def check(self) -> str | None:
-        return None if self.channels else "channels: list at least one channel"
+        if not self.channels:
+            return "channels: list at least one channel"
+        if self.block > self.buffer:   # a block the ring cannot hold would never be delivered
+            return f"block: {self.block} is larger than buffer = {self.buffer}"
+        return None
 
 
 class SampleValidator:

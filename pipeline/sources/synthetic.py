@@ -10,16 +10,24 @@ import numpy as np
 from pipeline.config.loader import option
 from pipeline.sources.audio import AudioOptions, _AudioSource
 from pipeline.sources.base import SOURCES, EndOfStream, Item, SourceConfig
-from pipeline.sources.sensor import SensorOptions, _LineSensorSource
+from pipeline.sources.sensor import MAX_SENSOR_RATE_HZ, SensorOptions, _LineSensorSource
 from pipeline.sources.video import FrameSource
+
+# Bounds of the generated streams: beyond them a setting is a typo, not a test signal.
+MAX_SIDE = 7680            # 8K UHD width; a 100000-pixel side was a 27.9 GiB frame
+MIN_RATE_HZ = 0.01         # one frame or sample per 100 s; 1e-300 overflowed the pacing clock
+MAX_FPS = 1000.0
+MAX_TONE_HZ = 100_000.0    # above any delivered sample rate's Nyquist frequency
+MAX_NOISE = 1.0            # audio is delivered in [-1, 1]
+MAX_SECONDS = 10 * 365 * 86400  # ten years, as `perceive run --seconds`
 
 
 @dataclass(kw_only=True)
 class SyntheticVideoConfig(SourceConfig):
-    width: int = option(640, "Frame width.")
-    height: int = option(480, "Frame height.")
-    fps: float = option(30.0, "Frames per second (paced in real time).")
-    frames: int = option(0, "Frames before end of stream; 0 runs forever.")
+    width: int = option(640, "Frame width.", at_least=1, at_most=MAX_SIDE)
+    height: int = option(480, "Frame height.", at_least=1, at_most=MAX_SIDE)
+    fps: float = option(30.0, "Frames per second (paced in real time).", at_least=MIN_RATE_HZ, at_most=MAX_FPS)
+    frames: int = option(0, "Frames before end of stream; 0 runs forever.", at_least=0)
 
 
 @SOURCES.register("synthetic_video", SyntheticVideoConfig)
@@ -51,9 +59,9 @@ class SyntheticVideoSource(FrameSource):
 
 @dataclass(kw_only=True)
 class SyntheticAudioConfig(SourceConfig, AudioOptions):
-    tone_hz: float = option(440.0, "Sine frequency.")
-    noise: float = option(0.01, "White noise amplitude.")
-    seconds: float = option(0.0, "Length before end of stream; 0 runs forever.")
+    tone_hz: float = option(440.0, "Sine frequency.", at_least=0, at_most=MAX_TONE_HZ)
+    noise: float = option(0.01, "White noise amplitude.", at_least=0, at_most=MAX_NOISE)
+    seconds: float = option(0.0, "Length before end of stream; 0 runs forever.", at_least=0, at_most=MAX_SECONDS)
 
 
 @SOURCES.register("synthetic_audio", SyntheticAudioConfig)
@@ -76,8 +84,9 @@ class SyntheticAudioSource(_AudioSource):
 
 @dataclass(kw_only=True)
 class SyntheticSensorConfig(SourceConfig, SensorOptions):
-    samples: int = option(0, "Samples before end of stream; 0 runs forever.")
-    rate_hz: float = option(50.0, "Generated sample rate (paced in real time).")
+    samples: int = option(0, "Samples before end of stream; 0 runs forever.", at_least=0)
+    rate_hz: float = option(50.0, "Generated sample rate (paced in real time).", at_least=MIN_RATE_HZ,
+                            at_most=MAX_SENSOR_RATE_HZ)
 
 
 @SOURCES.register("synthetic_sensor", SyntheticSensorConfig)
