@@ -54,8 +54,10 @@ def _unavailable(name: str, exc: Exception):
 # OpenCV's own log lines ("[ WARN:0@0.1] global cap.cpp ...") and FFmpeg's ("[mjpeg @ 0x..] ...") would
 # reach the terminal beside perceive's one-line errors, which already say what failed. Both are read
 # when cv2 loads; a user's own setting wins, and --verbose keeps OpenCV's defaults.
-QUIET_OPENCV_ENV = {"OPENCV_LOG_LEVEL": "ERROR", "OPENCV_FFMPEG_LOGLEVEL": "-8"}  # -8: AV_LOG_QUIET
-OPENCV_LOG_LEVEL_ERROR = 2  # cv::utils::logging::LOG_LEVEL_ERROR
+# FATAL, not ERROR: probing a camera index that does not exist makes a backend (obsensor) log an
+# ERROR line beside perceive's own one-line error for the same cause.
+QUIET_OPENCV_ENV = {"OPENCV_LOG_LEVEL": "FATAL", "OPENCV_FFMPEG_LOGLEVEL": "-8"}  # -8: AV_LOG_QUIET
+OPENCV_LOG_LEVEL_FATAL = 1  # cv::utils::logging::LOG_LEVEL_FATAL
 SIGPIPE_EXIT = 141  # 128 + SIGPIPE: what a shell reports for a program stopped by a closed pipe
 
 
@@ -68,7 +70,7 @@ def quiet_opencv() -> None:
         api = getattr(getattr(cv2, "utils", None), "logging", None)
         set_level = getattr(cv2, "setLogLevel", None) or getattr(api, "setLogLevel", None)
         if set_level is not None:
-            set_level(getattr(api, "LOG_LEVEL_ERROR", OPENCV_LOG_LEVEL_ERROR))
+            set_level(getattr(api, "LOG_LEVEL_FATAL", OPENCV_LOG_LEVEL_FATAL))
 
 
 def main(argv: list[str] | None = None) -> int:
