@@ -89,3 +89,10 @@ class PassiveLiveness:
     def scores(self, frame_bgr: np.ndarray, faces: list[Face]) -> np.ndarray:
         return np.mean([m.real_probability(frame_bgr, faces) for m in self.models], axis=0) if faces \
             else np.zeros(0, np.float32)
+
+
+def load_passive(config=None, dirs: list[str] | None = None, names: tuple[str, ...] = MODEL_NAMES) -> PassiveLiveness:
+    """The shipped passive models by name (face_liveness_v2: 2.7x context, face_liveness_v1se: 4.0x)."""
+    from pipeline.engine import EngineConfig
+    from pipeline.runtime.stage import resolve_model
+    return PassiveLiveness([Engine(resolve_model(n, dirs or []), config or EngineConfig()) for n in names])
