@@ -68,7 +68,9 @@ class LivenessChecker:
         return LivenessVerdict(True, score, f"live ({motion.kind} motion)")
 
 
-DETECT_BELOW_GATE = 0.75   # the detector looks for faces this much smaller than the gate, to say "too small"
+DETECT_BELOW_GATE = 0.75   # the detector looks for faces this much smaller than min_face, to say "too small"
+SIZE_TOLERANCE = 0.8       # MTCNN boxes vary about 20% around a face's nominal size; the detector itself keeps
+                           # faces from 0.8 x its minimum, so the unlock gate does the same
 
 
 def build_decider(templates: dict, threshold: float, k: int, n: int, user: str | None, min_face: float,
@@ -77,4 +79,4 @@ def build_decider(templates: dict, threshold: float, k: int, n: int, user: str |
     turns liveness off (identity only)."""
     from pipeline.face.verify import UnlockDecider, Verifier
     checker = None if passive is None else LivenessChecker(passive, n, k, passive_threshold)
-    return UnlockDecider(Verifier(templates, threshold, k, n, user), checker, min_face)
+    return UnlockDecider(Verifier(templates, threshold, k, n, user), checker, min_face * SIZE_TOLERANCE)

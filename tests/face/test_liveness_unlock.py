@@ -105,7 +105,7 @@ def test_bad_windows_are_refused_with_their_reason(models, scene):
     pair = cv2.copyMakeBorder(pair, 120, 120, 0, 0, cv2.BORDER_REPLICATE)
     two = decide(models, scene, [pair] * 3)
     assert all(d.reason.startswith("2 faces") for d in two), [d.reason for d in two]
-    small = cv2.copyMakeBorder(cv2.resize(live[0], (160, 120)), 180, 180, 240, 240, cv2.BORDER_REPLICATE)
+    small = cv2.copyMakeBorder(cv2.resize(live[0], (224, 168)), 156, 156, 208, 208, cv2.BORDER_REPLICATE)
     assert decide(models, scene, [small])[0].reason.startswith("face too small")
     frozen = decide(models, scene, [live[3]] * 8)
     assert not any(d.unlocked for d in frozen)
