@@ -1,6 +1,6 @@
 """Liveness figures on real people and synthesised attacks, split by person: `python -m export.liveness_bench`.
 
-Attempts (frames at 15 fps, ATTEMPT_FRAMES of them: 1.6 s of camera):
+Attempts (frames at 15 fps, ATTEMPT_FRAMES of them: about 1 s of camera):
 - live: a real clip of the person (signers of intel_sample_videos), zoomed to unlock distance,
   from two start offsets and mirrored;
 - print: a still (or a clip frame) printed and moved by hand as a plane (two seeds);
@@ -16,7 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -25,7 +29,7 @@ from export.liveness_data import CLIPS, HELD_OUT, STILLS, TUNE, read_clip, read_
 from pipeline.face.liveness_check import DEFAULT_PASSIVE_THRESHOLD
 from pipeline.face.liveness_motion import FROZEN, PLANAR, MotionParams, MotionTracker, window_verdict
 
-ATTEMPT_FRAMES = 24
+ATTEMPT_FRAMES = 16
 CLIP_STEP = 2            # 30 fps clips -> 15 fps
 K, N = 3, 5
 PASSIVE_GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -56,9 +60,9 @@ def smallest_face(detector, frames):
     return None
 
 
-def attempts_for(persons: set[str], detector, seed: int = 0) -> list[Attempt]:
+def attempts_for(persons: set[str], detector, seed: int = 0) -> Iterator[Attempt]:
+    """Attempts one at a time (a clip of 24 frames is 22 MB: they are not all kept)."""
     rng = np.random.default_rng(seed)
-    out = []
     for rel, person in STILLS.items():
         if person not in persons:
             continue
@@ -68,8 +72,8 @@ def attempts_for(persons: set[str], detector, seed: int = 0) -> list[Attempt]:
             continue
         box = max(faces, key=lambda f: f.size).box
         for s in range(2):
-            out.append(Attempt(person, "print", f"{rel}#{s}", print_attack(img, box, ATTEMPT_FRAMES, rng)))
-            out.append(Attempt(person, "replay_still", f"{rel}#{s}", replay_attack([img], box, ATTEMPT_FRAMES, rng)))
+            yield Attempt(person, "print", f"{rel}#{s}", print_attack(img, box, ATTEMPT_FRAMES, rng))
+            yield Attempt(person, "replay_still", f"{rel}#{s}", replay_attack([img], box, ATTEMPT_FRAMES, rng))
     for rel, person in CLIPS.items():
         if person not in persons:
             continue
@@ -80,12 +84,11 @@ def attempts_for(persons: set[str], detector, seed: int = 0) -> list[Attempt]:
         zoomed = zoom_on(clip, box)
         for start in (0, len(clip) // 4):
             frames = zoomed[start::CLIP_STEP][:ATTEMPT_FRAMES]
-            out.append(Attempt(person, "live", f"{rel}@{start}", frames))
-            out.append(Attempt(person, "live", f"{rel}@{start}/mirror", [f[:, ::-1].copy() for f in frames]))
-        out.append(Attempt(person, "print", f"{rel}#frame0", print_attack(clip[0], box, ATTEMPT_FRAMES, rng)))
-        out.append(Attempt(person, "replay_clip", rel,
-                           replay_attack(clip[::CLIP_STEP][:ATTEMPT_FRAMES], box, ATTEMPT_FRAMES, rng)))
-    return out
+            yield Attempt(person, "live", f"{rel}@{start}", frames)
+            yield Attempt(person, "live", f"{rel}@{start}/mirror", [f[:, ::-1].copy() for f in frames])
+        yield Attempt(person, "print", f"{rel}#frame0", print_attack(clip[0], box, ATTEMPT_FRAMES, rng))
+        yield Attempt(person, "replay_clip", rel, replay_attack(clip[::CLIP_STEP][:ATTEMPT_FRAMES], box,
+                                                                ATTEMPT_FRAMES, rng))
 
 
 def record(attempt: Attempt, detector, embedder, passive) -> list[Record]:
@@ -138,20 +141,34 @@ def sweep(recorded, modes=("passive", "motion", "combined")) -> dict:
 
 def run_set(persons: set[str], models, seed: int) -> list[tuple[Attempt, list[Record]]]:
     detector, embedder, passive = models
-    return [(a, record(a, detector, embedder, passive)) for a in attempts_for(persons, detector, seed)]
+    out = []
+    for i, a in enumerate(attempts_for(persons, detector, seed)):
+        out.append((a, record(a, detector, embedder, passive)))
+        a.frames = []
+        print(f"{i + 1} {a.person} {a.kind} {a.source}", file=sys.stderr, flush=True)
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threshold", type=float, default=DEFAULT_PASSIVE_THRESHOLD, help="passive threshold to report")
     ap.add_argument("--skip-latency", action="store_true")
+    ap.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads (default: 1)")
+    ap.add_argument("--records", help="pickle of the per-frame records: written after a run, read instead of "
+                                      "running when it exists (to sweep thresholds without recomputing)")
     args = ap.parse_args()
     from pipeline.face.liveness import load_passive
     from pipeline.face.models import load_face_models
-    detector, embedder = load_face_models(min_face=60)
-    models = (detector, embedder, load_passive())
-    tune = run_set(TUNE, models, seed=0)
-    held = run_set(HELD_OUT, models, seed=1)
+    from pipeline.engine import CpuOptions, EngineConfig
+    config = EngineConfig(cpu=CpuOptions(intra_op_threads=args.threads))
+    detector, embedder = load_face_models(config, min_face=60)
+    models = (detector, embedder, load_passive(config))
+    if args.records and Path(args.records).is_file():
+        tune, held = pickle.loads(Path(args.records).read_bytes())
+    else:
+        tune, held = run_set(TUNE, models, seed=0), run_set(HELD_OUT, models, seed=1)
+        if args.records:
+            Path(args.records).write_bytes(pickle.dumps((tune, held)))
     result = {"split": {"tune": sorted(TUNE), "held_out": sorted(HELD_OUT)},
               "tune_sweep": sweep(tune),
               "held_out": {mode: error_rates(held, mode, args.threshold) for mode in ("passive", "motion", "combined")},
