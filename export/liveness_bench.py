@@ -27,7 +27,7 @@ import numpy as np
 from export.liveness_attacks import print_attack, replay_attack, zoom_on
 from export.liveness_data import CLIPS, HELD_OUT, STILLS, TUNE, read_clip, read_still
 from pipeline.face.liveness_check import DEFAULT_PASSIVE_THRESHOLD
-from pipeline.face.liveness_motion import FROZEN, PLANAR, MotionParams, MotionTracker, window_verdict
+from pipeline.face.liveness_motion import DEPTH, FROZEN, PLANAR, MotionParams, MotionTracker, window_verdict
 
 ATTEMPT_FRAMES = 16
 CLIP_STEP = 2            # 30 fps clips -> 15 fps
@@ -115,10 +115,13 @@ def liveness_passes(records: list[Record], mode: str, threshold: float) -> bool:
         scores = (scores + [r.passive])[-N:]
         if r.pair is not None:
             pairs = (pairs + [r.pair])[-N:]
-        motion_ok = window_verdict(pairs).kind not in (FROZEN, PLANAR)
+        verdict = window_verdict(pairs).kind
+        motion_ok = verdict == DEPTH if mode.endswith("_3d") else verdict not in (FROZEN, PLANAR)
         passive_ok = len(scores) >= K and np.mean(scores) >= threshold
         enough = len(scores) >= K
-        if enough and {"passive": passive_ok, "motion": motion_ok, "combined": passive_ok and motion_ok}[mode]:
+        needs = {"passive": passive_ok, "motion": motion_ok, "combined": passive_ok and motion_ok,
+                 "motion_3d": motion_ok, "combined_3d": passive_ok and motion_ok}[mode]
+        if enough and needs:
             return True
     return False
 
@@ -135,7 +138,10 @@ def error_rates(recorded: list[tuple[Attempt, list[Record]]], mode: str, thresho
             "apcer_by_kind": {k: f"{sum(v)}/{len(v)}" for k, v in attacks.items()}}
 
 
-def sweep(recorded, modes=("passive", "motion", "combined")) -> dict:
+MODES = ("passive", "motion", "combined", "motion_3d", "combined_3d")   # _3d: motion must show depth
+
+
+def sweep(recorded, modes=MODES) -> dict:
     return {mode: {f"{t:.2f}": error_rates(recorded, mode, t) for t in PASSIVE_GRID} for mode in modes}
 
 
@@ -153,6 +159,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threshold", type=float, default=DEFAULT_PASSIVE_THRESHOLD, help="passive threshold to report")
     ap.add_argument("--skip-latency", action="store_true")
+    ap.add_argument("--skip-identity", action="store_true")
     ap.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads (default: 1)")
     ap.add_argument("--records", help="pickle of the per-frame records: written after a run, read instead of "
                                       "running when it exists (to sweep thresholds without recomputing)")
@@ -171,10 +178,11 @@ def main() -> None:
             Path(args.records).write_bytes(pickle.dumps((tune, held)))
     result = {"split": {"tune": sorted(TUNE), "held_out": sorted(HELD_OUT)},
               "tune_sweep": sweep(tune),
-              "held_out": {mode: error_rates(held, mode, args.threshold) for mode in ("passive", "motion", "combined")},
+              "held_out": {mode: error_rates(held, mode, args.threshold) for mode in MODES},
               "held_out_threshold": args.threshold}
-    from export.liveness_identity import identity_study
-    result["identity"] = identity_study(models)
+    if not args.skip_identity:
+        from export.liveness_identity import identity_study
+        result["identity"] = identity_study(models)
     if not args.skip_latency:
         from export.liveness_latency import latency
         result["latency"] = latency(detector, embedder, models[2])

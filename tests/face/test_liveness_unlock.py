@@ -19,6 +19,9 @@ pytestmark = pytest.mark.skipif(not available(), reason=f"real faces not found a
 STILL = "face_recognition/examples/biden.jpg"
 ENROL_CLIP, LIVE_CLIP = "intel_sample_videos/asl_gestures/night.mkv", "intel_sample_videos/asl_gestures/eat.mkv"
 FRAMES, STEP, MIN_FACE = 24, 2, 80
+# Attack clips run with a looser identity threshold, so that identity matches and the refusal shown is
+# liveness's (a screen's gamma and moire alone can push the similarity under the default).
+ATTACK_IDENTITY = ("--threshold", "0.90")
 
 
 def perceive(*args):
@@ -69,19 +72,20 @@ def test_the_enrolled_persons_real_moving_face_unlocks(scene, tmp_path):
 
 
 def test_a_printed_photo_moved_by_hand_is_refused_as_planar(scene, tmp_path):
-    out = unlock(scene, tmp_path, print_attack(scene["still"], scene["box"], FRAMES, scene["rng"]))
+    out = unlock(scene, tmp_path, print_attack(scene["still"], scene["box"], FRAMES, scene["rng"]), *ATTACK_IDENTITY)
     assert out.returncode == 1, out.stdout
     assert "refused: not live: planar motion" in out.stderr
 
 
 def test_a_screen_replay_of_a_photo_is_refused(scene, tmp_path):
-    out = unlock(scene, tmp_path, replay_attack([scene["still"]], scene["box"], FRAMES, scene["rng"]))
+    out = unlock(scene, tmp_path, replay_attack([scene["still"]], scene["box"], FRAMES, scene["rng"]), *ATTACK_IDENTITY)
     assert out.returncode == 1, out.stdout
     assert "refused: not live: " in out.stderr
 
 
 def test_no_liveness_lets_the_photo_in_and_says_so(scene, tmp_path):
-    out = unlock(scene, tmp_path, print_attack(scene["still"], scene["box"], FRAMES, scene["rng"]), "--no-liveness")
+    out = unlock(scene, tmp_path, print_attack(scene["still"], scene["box"], FRAMES, scene["rng"]), "--no-liveness",
+                 *ATTACK_IDENTITY)
     assert "WARNING: --no-liveness" in out.stderr and "WILL unlock" in out.stderr
     assert out.returncode == 0 and "unlocked: joe" in out.stdout and "liveness off" in out.stdout
 
