@@ -11,6 +11,7 @@ window decisions (passive only, motion only, both) are replayed from those recor
 functions the runtime uses (pipeline.face.liveness_motion.window_verdict), so thresholds can be swept
 on the TUNE persons and then measured once on the HELD-OUT persons (export/liveness_data.py).
 APCER = attacks whose liveness passed at some window; BPCER = live attempts whose liveness never passed.
+The runtime decision is "combined_3d": passive score AND motion showing depth (not merely not planar).
 """
 from __future__ import annotations
 
@@ -185,7 +186,7 @@ def main() -> None:
         result["identity"] = identity_study(models)
     if not args.skip_latency:
         from export.liveness_latency import latency
-        result["latency"] = latency(detector, embedder, models[2])
+        result["latency"] = latency(*models)
     print(json.dumps(result, indent=1, default=float))
 
 

@@ -33,6 +33,7 @@ class MotionParams:
     min_offplane: float = 0.25      # share of tracks off the plane for 3-D evidence ...
     max_planar_offplane: float = 0.12  # ... and at most this share for planar evidence
     detail_sigma: float = 4.0       # high-pass blur per 100 px of face: keeps texture, drops shading
+    search_margin: float = 0.5      # the tracked window: the face box grown by this share per side
 
 
 @dataclass
@@ -105,13 +106,15 @@ def high_pass(gray: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def pair_motion(prev_gray: np.ndarray, gray: np.ndarray, prev_box: np.ndarray, params: MotionParams) -> PairMotion:
-    region = face_region(prev_box, gray.shape[:2], params.inset)
-    x1, y1, x2, y2 = region
+    # work on a window around the face only: the same pixels of both frames, a fraction of the frame's cost
+    fx1, fy1, fx2, fy2 = face_region(prev_box, gray.shape[:2], -params.search_margin)
+    prev_gray, gray = prev_gray[fy1:fy2, fx1:fx2], gray[fy1:fy2, fx1:fx2]
+    x1, y1, x2, y2 = face_region(np.asarray(prev_box) - [fx1, fy1, fx1, fy1], gray.shape[:2], params.inset)
     diff = float(cv2.absdiff(prev_gray[y1:y2, x1:x2], gray[y1:y2, x1:x2]).mean()) if x2 > x1 and y2 > y1 else 0.0
     if diff < params.frozen_diff:
         return PairMotion(FROZEN, diff=diff)
     sigma = params.detail_sigma * max(x2 - x1, 1) / 100
-    p0, p1 = track(high_pass(prev_gray, sigma), high_pass(gray, sigma), region, params)
+    p0, p1 = track(high_pass(prev_gray, sigma), high_pass(gray, sigma), (x1, y1, x2, y2), params)
     result = classify_tracks(p0, p1, params)
     result.diff = diff
     return result
