@@ -67,7 +67,8 @@ class LivenessChecker:
         if len(self.scores) < self.min_frames:
             return LivenessVerdict(False, score, f"not enough frames ({len(self.scores)} of {self.min_frames})")
         if score < self.threshold:
-            return LivenessVerdict(False, score, f"live score {score:.2f} < {self.threshold:.2f} (photo or screen texture)")
+            why = f"live score {score:.2f} < {self.threshold:.2f} (photo or screen texture)"
+            return LivenessVerdict(False, score, why)
         if motion.kind != DEPTH:
             return LivenessVerdict(False, score, "no 3-D motion yet (move your head a little)")
         return LivenessVerdict(True, score, "live (3-D motion)")

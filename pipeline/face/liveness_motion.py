@@ -1,7 +1,8 @@
 """Motion liveness: a photo (printed or on a screen) moves as a plane, a real head does not.
 
 Between consecutive frames, many corner points inside the face box are tracked with pyramidal
-Lucas-Kanade (forward-backward checked) and one homography is fitted to them robustly (OpenCV RHO, a fast RANSAC variant). Every
+Lucas-Kanade (forward-backward checked) and one homography is fitted to them robustly (OpenCV's
+RHO, a fast RANSAC variant). Every
 motion of a flat picture in front of a pinhole camera is exactly a homography, so all tracks fit it
 to within tracking noise; a real head that turns or talks shows parallax (nose against cheeks and
 face outline) and non-rigid motion, which leave a share of tracks off the best plane. A frame pair

@@ -67,13 +67,13 @@ class FaceStage(Stage):
         matches = [best_match(e, self.verifier.templates) for e in embeddings]
         decision = self.decider.update(item.data, faces, embeddings)
         live = None if decision.liveness is None else round(decision.liveness.score, 3)
+        event = {"user": decision.unlocked or decision.match.name, "similarity": round(decision.match.similarity, 3),
+                 "liveness": live, "frame": item.seq}
         if decision.unlocked and decision.unlocked != self._was_unlocked:
-            self.env.emit("face_unlocked", {"user": decision.unlocked, "similarity": round(decision.match.similarity, 3),
-                                            "liveness": live, "reason": decision.liveness.reason
-                                            if decision.liveness else "liveness off", "frame": item.seq})
+            why = decision.liveness.reason if decision.liveness else "liveness off"
+            self.env.emit("face_unlocked", {**event, "reason": why})
         if decision.identity_ok and not decision.unlocked and decision.reason != self._last_refusal:
-            self.env.emit("face_refused", {"user": decision.match.name, "similarity": round(decision.match.similarity, 3),
-                                           "liveness": live, "reason": decision.reason, "frame": item.seq})
+            self.env.emit("face_refused", {**event, "reason": decision.reason})
         self._last_refusal = decision.reason if decision.identity_ok else ""
         self._was_unlocked = decision.unlocked
         return FaceStageResult(faces=faces, matches=matches, unlocked=decision.unlocked, reason=decision.reason,
