@@ -27,7 +27,7 @@ class FaceConfig(StageConfig):
     k: int = option(3, "Matching live frames needed ...")
     n: int = option(5, "... among the last n frames to unlock.")
     user: str = option("", "Only this enrolled person can unlock; empty: anyone enrolled.")
-    liveness: bool = option(True, "Require liveness (passive anti-spoofing AND non-planar, non-frozen motion) to "
+    liveness: bool = option(True, "Require liveness (passive anti-spoofing AND 3-D motion, not planar, not frozen) to "
                                   "unlock. false: a photo or a screen of an enrolled face unlocks (testing only).")
     liveness_threshold: float = option(DEFAULT_PASSIVE_THRESHOLD, "Mean passive live score needed over the window.")
 
