@@ -66,3 +66,12 @@ def test_crop_is_the_scaled_box_stretched_to_the_input():
     assert crop.shape == (80, 80, 3)
     assert crop[40, 40].min() == 255 and crop[5, 5].max() == 0   # face in the middle, context around it
     assert np.allclose(softmax(np.array([[0.0, 0.0]])), 0.5)
+
+
+def test_unlock_refuses_an_impossible_window_in_one_line():
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "pipeline.cli.main", "-q", "unlock", "-k", "4", "-n", "3",
+                          "--video", "nothing.avi"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == ["perceive: error: -k 4 -n 3: need 1 <= k <= n"]
