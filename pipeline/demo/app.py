@@ -21,7 +21,7 @@ import numpy as np
 
 from pipeline.demo.display import VideoOut, Window, display_problem
 from pipeline.demo.media import sample_media, working_copy
-from pipeline.demo.overlay import FaceView, Hud, OverlayState, TextView, render
+from pipeline.demo.overlay import LIVENESS_OFF_NOTE, FaceView, Hud, OverlayState, TextView, liveness_label, render
 from pipeline.demo.pipelines import EventLog, build_stages, make_runner, stage_config, voice_config
 from pipeline.engine import CpuOptions, EngineConfig
 from pipeline.errors import InputError, SourceError
@@ -133,7 +133,9 @@ class Demo:
         self.unavailable: dict[str, str] = {}
         self.video, self.video_tap = self._video_pipeline()
         self.audio, self.audio_tap = self._audio_pipeline()
-        self.state = OverlayState(ocr_enabled=opts.ocr, hud=Hud(notes=[f"{k}: unavailable" for k in self.unavailable]))
+        notes = [f"{k}: unavailable" for k in self.unavailable]
+        notes += [LIVENESS_OFF_NOTE] if self.inputs.sample else []
+        self.state = OverlayState(ocr_enabled=opts.ocr, hud=Hud(notes=notes))
         self.all_stages = list(self.video.stages)
         self._set_ocr(opts.ocr)
         self.frames = 0
@@ -147,7 +149,10 @@ class Demo:
         return StageEnv(self.env_config, emit_fn=self.events.emit, pipeline=name)
 
     def _video_pipeline(self):
-        configs = [stage_config("face", store=str(self.inputs.store), min_face=self.opts.min_face),
+        # The bundled sample media are photos: with liveness they would (rightly) never unlock, so the
+        # demo turns it off for them only, and says so in the HUD. A camera or a video keeps it on.
+        configs = [stage_config("face", store=str(self.inputs.store), min_face=self.opts.min_face,
+                                liveness=not self.inputs.sample),
                    stage_config("ocr")]
         stages, unavailable = build_stages(configs, self._env("video"))
         self.unavailable.update(unavailable)
@@ -217,7 +222,8 @@ class Demo:
         face, ocr = report.results.get("face"), report.results.get("ocr")
         if face is not None:
             threshold = self.stage("face").verifier.threshold
-            self.state.faces = [FaceView(f.box, f.landmarks, m.name, m.similarity, m.similarity >= threshold)
+            verdict = liveness_label(face)
+            self.state.faces = [FaceView(f.box, f.landmarks, m.name, m.similarity, m.similarity >= threshold, verdict)
                                 for f, m in zip(face.faces, face.matches)]
             self._lock_state(face.unlocked)
         if ocr is not None:

@@ -35,6 +35,7 @@ class FaceView:
     name: str | None               # best enrolled match (shown even below the threshold, dimmed)
     similarity: float
     matched: bool                  # similarity reached the unlock threshold
+    liveness: str = ""             # the liveness verdict of the face ("live 0.93", "not live: planar motion")
 
 
 @dataclass
@@ -81,6 +82,20 @@ def draw_faces(img: np.ndarray, faces: list[FaceView]) -> None:
             cv2.circle(img, (int(round(x)), int(round(y))), 3, LANDMARK_BGR, -1)
         who = f.name if f.matched else f"unknown (closest {f.name})" if f.name else "unknown"
         _label(img, f"{who} {f.similarity:.2f}", (x1, y2 + 18), colour)
+        if f.liveness:
+            _label(img, f.liveness, (x1, y2 + 36), STRANGER_BGR if f.liveness.startswith("not live") else HUD_DIM_BGR)
+
+
+LIVENESS_OFF_NOTE = "liveness off: sample photos"
+
+
+def liveness_label(result) -> str:
+    """The face stage's liveness verdict for its one face, as the overlay prints it."""
+    if result.liveness is None or len(result.faces) != 1:
+        return ""
+    if result.reason.startswith("not live"):
+        return result.reason
+    return f"live score {result.liveness:.2f}"
 
 
 def draw_texts(img: np.ndarray, texts: list[TextView]) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -10,11 +11,14 @@ import numpy as np
 from pipeline.errors import InputError
 from pipeline.face.detector import Face
 
-# Chosen from measured cosine similarities (python -m export.face_bench; README "Face unlock"):
-# single-frame FAR 0.06% on 4,851 impostor pairs and FRR 0% on 394 genuine pairs, where the genuine
-# pairs are re-captures of one photo (optimistic) and the impostors small upscaled LFW crops. Little
-# evidence: a start, to be re-measured on real enrolment data.
-DEFAULT_THRESHOLD = 0.95
+if TYPE_CHECKING:
+    from pipeline.face.liveness_check import LivenessChecker, LivenessVerdict
+
+# Chosen on real, different photos and clips of the TUNE persons (python -m export.liveness_bench;
+# export/liveness_identity.py): the lowest of 0.880..0.980 with single-frame FAR <= 0.1% on 736 impostor
+# probes (their max: 0.956, two signers of the intel clips). Held-out persons at 0.96: FAR 0/171,
+# FRR 8.8% single frame (57 probes), 0% per 3-of-5 window. Small evidence: re-measure on your own people.
+DEFAULT_THRESHOLD = 0.96
 
 
 @dataclass
@@ -85,3 +89,60 @@ class Verifier:
             if self.recent.count(name) >= self.k:
                 return match, name
         return match, None
+
+
+@dataclass
+class Decision:
+    """One frame's unlock decision and, when locked, why (the first unmet condition)."""
+    unlocked: str | None
+    reason: str
+    match: Match
+    liveness: LivenessVerdict | None = None    # None: liveness not checked (--no-liveness)
+    identity_ok: bool = False
+
+
+class UnlockDecider:
+    """Face unlock = exactly one face, large enough, AND k-of-n identity match AND liveness over the window.
+
+    The same decision serves `perceive unlock`, the face stage (daemon, run) and the demo overlay.
+    ``liveness=None`` checks identity only: a photo or a screen then unlocks (testing only).
+    """
+
+    def __init__(self, verifier: Verifier, liveness: LivenessChecker | None, min_face: float):
+        self.verifier, self.liveness, self.min_face = verifier, liveness, min_face
+
+    def frame_problem(self, faces: list[Face]) -> str | None:
+        if not faces:
+            return "no face"
+        if len(faces) > 1:
+            return f"{len(faces)} faces: one person at a time"
+        if faces[0].size < self.min_face:
+            return f"face too small ({faces[0].size:.0f} px < {self.min_face:.0f}): come closer"
+        return None
+
+    def update(self, frame_bgr: np.ndarray, faces: list[Face], embeddings: np.ndarray) -> Decision:
+        problem = self.frame_problem(faces)
+        if problem:
+            self.verifier.update(np.zeros((0, embeddings.shape[1] if embeddings.ndim == 2 else 128), np.float32))
+            if self.liveness is not None:
+                self.liveness.update(frame_bgr, None)
+                self.liveness.reset()   # the face left or is ambiguous: its evidence starts again
+            return Decision(None, problem, Match(None, -1.0))
+        match, identity = self.verifier.update(embeddings[:1])
+        verdict = None
+        if self.liveness is not None:
+            self.liveness.update(frame_bgr, faces[0])
+            verdict = self.liveness.verdict()
+        if identity is None:
+            return Decision(None, self.identity_reason(match), match, verdict)
+        if verdict is not None and not verdict.live:
+            return Decision(None, f"not live: {verdict.reason}", match, verdict, identity_ok=True)
+        return Decision(identity, "unlocked", match, verdict, identity_ok=True)
+
+    def identity_reason(self, match: Match) -> str:
+        if match.name is None:
+            return "nobody enrolled to compare with"
+        if match.similarity < self.verifier.threshold:
+            return f"best match {match.name} {match.similarity:.3f} < {self.verifier.threshold:.3f}"
+        count = sum(name == match.name for name in self.verifier.recent)
+        return f"matching {match.name}: {count} of {self.verifier.k} frames needed"
