@@ -167,12 +167,16 @@ def build_data(cfg: Config):
                                                          mix, cfg.seed + 1, "mixing train"))
     test = _cached(cfg, "test", lambda: make_sequences(test_corpus, test_idx, cfg.test_sequences, names,
                                                        test_mix, cfg.seed + 2, "mixing held-out"))
-    if cfg.real_speech:
-        from training.kws.real_mix import tune_sequences
-        test = tuple(np.concatenate(p) for p in zip(test, _cached(cfg, "tune", lambda: tune_sequences(
-            cfg, names, test_mix, cfg.seed + 3))))
     voices = {"train": sorted(set(corpus["voice"][pool])), "held_out": sorted(set(test_corpus["voice"][test_idx]))}
     return train, test, voices
+
+
+def real_tune(cfg: Config, names: list[str]):
+    """Sequences of real TUNE-split speakers and files (training/kws/real.py), cached like the others."""
+    from training.kws.real_mix import tune_sequences
+    mix = Mix(seq_s=cfg.seq_s, label_span=cfg.label_span, p_second=0.0, p_clean=cfg.p_clean,
+              max_phrase=cfg.max_phrase, p_step=cfg.p_step)
+    return _cached(cfg, "tune", lambda: tune_sequences(cfg, names, mix, cfg.seed + 3))
 
 
 def _cached(cfg: Config, part: str, make):
@@ -222,6 +226,8 @@ def train(cfg: Config, run: RunDir) -> dict:
     set_seed(cfg.seed, threads=1)
     (x_train, y_train), (x_test, y_test), voices = build_data(cfg)
     names = label_names(cfg)
+    if cfg.real_speech:   # the epoch kept is chosen on held-out TTS voices and real TUNE-split speakers
+        x_test, y_test = (np.concatenate(p) for p in zip((x_test, y_test), real_tune(cfg, names)))
     model = build_model(cfg, x_train.shape[-1], len(names))
     flat = x_train.reshape(-1, x_train.shape[-1]).astype(np.float32)
     model.mean.copy_(torch.from_numpy(flat.mean(0)))
