@@ -287,7 +287,8 @@ def main(argv=None) -> int:
     if args.real:
         from export.kws_real import REAL_HEADING, card_section, evaluate
         twin = str(Path(args.model).with_suffix(".fp32.onnx"))
-        result["real_held_out"] = {v: evaluate(p, args.write_threshold or None, args.wake_threshold or None)
+        result["real_held_out"] = {v: evaluate(p, args.write_threshold or None, args.wake_threshold or None,
+                                               hold=hold)
                                    for v, p in (("int8", args.model), ("fp32", twin)) if Path(p).is_file()}
         if args.write_threshold:
             result["at_threshold"] = result["sweep"][args.write_threshold]

@@ -55,9 +55,9 @@ def _posteriors(spotter: KeywordSpotter, x: np.ndarray) -> np.ndarray:
 class RealStreams:
     """Posteriors of the three real streams of one split, recorded once for a model."""
 
-    def __init__(self, model: str, split: str):
+    def __init__(self, model: str, split: str, hold: int = 0):
         engine = Engine(model, EngineConfig(warmup_runs=0, cpu=replace(CpuOptions(), intra_op_threads=1)))
-        self.spotter = KeywordSpotter(engine, DetectorOptions(wake=True))
+        self.spotter = KeywordSpotter(engine, DetectorOptions(wake=True, hold_frames=hold))
         self.commands = self.spotter.commands
         self.wake_phrases = self.spotter.wake_phrases
         clips = [c for c in real.list_clips() if c.split == split]
@@ -152,9 +152,9 @@ def choose(tune: dict) -> tuple[float, float]:
 
 
 def evaluate(model: str, command_threshold: float | None = None, wake_threshold: float | None = None,
-             split: str = "held_out") -> dict:
-    """The real figures of one split at given thresholds (None: the model contract's)."""
-    r = RealStreams(model, split)
+             split: str = "held_out", hold: int = 0) -> dict:
+    """The real figures of one split at given thresholds and hold (None, 0: the model contract's)."""
+    r = RealStreams(model, split, hold)
     params = r.spotter.contract.params
     command_threshold = command_threshold or float(params["threshold"])
     wake_threshold = wake_threshold or float(params.get("thresholds", {}).get(
@@ -173,15 +173,16 @@ def main(argv=None) -> int:
     ap.add_argument("--sweep", action="store_true", help="every threshold of the sweep (commands and wake)")
     ap.add_argument("--threshold", type=float, default=0.0, help="command threshold (default: the contract's)")
     ap.add_argument("--wake-threshold", type=float, default=0.0, help="wake threshold (default: the contract's)")
+    ap.add_argument("--hold", type=int, default=0, help="hold frames (default: the contract's)")
     ap.add_argument("--out", default="")
     args = ap.parse_args(argv)
     if args.sweep:
-        r = RealStreams(args.model, args.split)
+        r = RealStreams(args.model, args.split, args.hold)
         result = {"model": args.model, "split": args.split, "sweep": sweep(r, 0.0)}
         if args.split == "tune":
             result["chosen"] = dict(zip(("command_threshold", "wake_threshold"), choose(result["sweep"])))
     else:
-        result = evaluate(args.model, args.threshold or None, args.wake_threshold or None, args.split)
+        result = evaluate(args.model, args.threshold or None, args.wake_threshold or None, args.split, args.hold)
     print(json.dumps(result, indent=1, default=float))
     if args.out:
         with open(args.out, "w") as f:
