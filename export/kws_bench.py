@@ -240,6 +240,8 @@ def main(argv=None) -> int:
                     help="also the real-speech figures of held-out speakers (export/kws_real.py), int8 and fp32")
     ap.add_argument("--wake-threshold", type=float, default=0.0,
                     help="wake-phrase threshold (models with one): wake-mode figures, stored with --write-threshold")
+    ap.add_argument("--window-threshold", type=float, default=0.0,
+                    help="command threshold inside the wake window, stored with --write-threshold")
     ap.add_argument("--per-keyword", default="",
                     help='measure these per-keyword thresholds (JSON, e.g. chosen on another seed: {"on": 0.95, ...}); '
                          "with --write-threshold they are stored too")
@@ -280,6 +282,8 @@ def main(argv=None) -> int:
                            "timed": "features + ONNX + posteriors per 20 ms block (decisions replayed per threshold)"},
               "hold_frames": hold, "sweep": sweeps[hold], "sweeps_by_hold": sweeps,
               **({"per_keyword": per_keyword} if per_keyword else {})}
+    if args.window_threshold:
+        result["window_threshold"] = args.window_threshold
     if args.wake_threshold:
         result.update(wake_extras(args, cfg, corpus, engine, rng, babble, neg_posts, audio_s, hold))
     if args.write_threshold:
@@ -288,7 +292,7 @@ def main(argv=None) -> int:
         from export.kws_real import REAL_HEADING, card_section, evaluate
         twin = str(Path(args.model).with_suffix(".fp32.onnx"))
         result["real_held_out"] = {v: evaluate(p, args.write_threshold or None, args.wake_threshold or None,
-                                               hold=hold)
+                                               hold=hold, window_threshold=args.window_threshold or None)
                                    for v, p in (("int8", args.model), ("fp32", twin)) if Path(p).is_file()}
         if args.write_threshold:
             result["at_threshold"] = result["sweep"][args.write_threshold]
@@ -308,8 +312,8 @@ def wake_extras(args, cfg, corpus, engine, rng, babble, neg_posts, audio_s: floa
     spotter = KeywordSpotter(engine)
     idx = np.flatnonzero(corpus["held_out"] & np.isin(corpus["word"], cfg.wake_words))
     wake_posts, ends, _, _ = positives(spotter, corpus, idx, rng, babble, args.positives)
-    return {"tts_wake": tts_wake_figures(engine, hold, args.write_threshold or float(spotter.contract.params[
-        "threshold"]), args.wake_threshold, neg_posts, audio_s, wake_posts, ends),
+    return {"tts_wake": tts_wake_figures(engine, hold, args.window_threshold or args.write_threshold or float(
+        spotter.contract.params["threshold"]), args.wake_threshold, neg_posts, audio_s, wake_posts, ends),
         "wake_thresholds": {w: args.wake_threshold for w in spotter.wake_phrases}}
 
 
@@ -335,6 +339,9 @@ def record(model: Path, result: dict, threshold: float) -> None:
         if per_keyword or result.get("wake_thresholds"):
             data["params"]["thresholds"] = {**(per_keyword or {}).get("thresholds", {}),
                                             **result.get("wake_thresholds", {})}
+        data["params"].pop("window_threshold", None)
+        if result.get("window_threshold"):
+            data["params"]["window_threshold"] = result["window_threshold"]
         data["metrics"]["benchmark"] = summary
         write_contract(path, make_contract(data))
     card = model.with_suffix(".md")

@@ -116,6 +116,7 @@ def command_figures(r: RealStreams, threshold: float) -> dict:
 
 
 def wake_figures(r: RealStreams, command_threshold: float, wake_threshold: float) -> dict:
+    """Wake mode; ``command_threshold`` is the one commands are decided at inside the window."""
     if not r.wake_phrases:
         return {"wake": "the model has no wake phrase"}
     first = _first_in_span([e for e in r.events(r.wake_posts, "wake", command_threshold, wake_threshold)
@@ -130,7 +131,7 @@ def wake_figures(r: RealStreams, command_threshold: float, wake_threshold: float
             "wake_mode_commands_per_hour": sum(e[0] == "keyword" for e in cont) / r.continuous_hours}
 
 
-def sweep(r: RealStreams, wake_threshold: float) -> dict:
+def sweep(r: RealStreams) -> dict:
     out = {}
     for th in SWEEP:
         out[th] = command_figures(r, th)
@@ -139,31 +140,35 @@ def sweep(r: RealStreams, wake_threshold: float) -> dict:
     return out
 
 
-def choose(tune: dict) -> tuple[float, float]:
+def choose(tune: dict) -> tuple[float, float, float]:
     """On the TUNE split's sweep: the command threshold with the best accuracy whose real unknown words
-    fire <= 5% and continuous speech <= 10 FA/h (else the strictest), and the lowest wake threshold with
-    no false wake on tune continuous speech and tune other wake words (else the strictest)."""
+    fire <= 5% and continuous speech <= 10 FA/h (else the strictest); the window threshold (commands
+    in wake mode, heard only in the window after a wake phrase) with the best accuracy; and the lowest
+    wake threshold with no false wake on tune continuous speech and tune other wake words (else the
+    strictest)."""
     ok = [t for t, f in tune.items() if f["unknown_fired"] <= TARGETS["unknown_fired"]
           and f["commands_fa_per_hour"] <= TARGETS["commands_fa_per_hour"]]
     command = max(ok, key=lambda t: (tune[t]["command_accuracy"], t)) if ok else max(tune)
     wake_ok = [t for t, f in tune.items() if "wake_as_threshold" in f and f["wake_as_threshold"]["false_wakes"] == 0
                and f["wake_as_threshold"]["other_wake_words_fired"] == 0]
-    return float(command), float(min(wake_ok) if wake_ok else max(tune))
+    window = max(tune, key=lambda t: (tune[t]["command_accuracy"], t))
+    return float(command), float(window), float(min(wake_ok) if wake_ok else max(tune))
 
 
 def evaluate(model: str, command_threshold: float | None = None, wake_threshold: float | None = None,
-             split: str = "held_out", hold: int = 0) -> dict:
+             split: str = "held_out", hold: int = 0, window_threshold: float | None = None) -> dict:
     """The real figures of one split at given thresholds and hold (None, 0: the model contract's)."""
     r = RealStreams(model, split, hold)
     params = r.spotter.contract.params
     command_threshold = command_threshold or float(params["threshold"])
+    window_threshold = window_threshold or float(params.get("window_threshold", command_threshold))
     wake_threshold = wake_threshold or float(params.get("thresholds", {}).get(
         (r.wake_phrases or [""])[0], params["threshold"]))
     return {"model": model, "split": split, "speakers": len(r.speakers),
             "continuous_files": r.continuous_files, "continuous_hours": r.continuous_hours,
-            "command_threshold": command_threshold, "wake_threshold": wake_threshold,
-            "hold_frames": r.spotter.hold, **command_figures(r, command_threshold),
-            **wake_figures(r, command_threshold, wake_threshold)}
+            "command_threshold": command_threshold, "window_threshold": window_threshold,
+            "wake_threshold": wake_threshold, "hold_frames": r.spotter.hold, **command_figures(r, command_threshold),
+            **wake_figures(r, window_threshold, wake_threshold)}
 
 
 def main(argv=None) -> int:
@@ -173,16 +178,20 @@ def main(argv=None) -> int:
     ap.add_argument("--sweep", action="store_true", help="every threshold of the sweep (commands and wake)")
     ap.add_argument("--threshold", type=float, default=0.0, help="command threshold (default: the contract's)")
     ap.add_argument("--wake-threshold", type=float, default=0.0, help="wake threshold (default: the contract's)")
+    ap.add_argument("--window-threshold", type=float, default=0.0,
+                    help="command threshold inside the wake window (default: the contract's)")
     ap.add_argument("--hold", type=int, default=0, help="hold frames (default: the contract's)")
     ap.add_argument("--out", default="")
     args = ap.parse_args(argv)
     if args.sweep:
         r = RealStreams(args.model, args.split, args.hold)
-        result = {"model": args.model, "split": args.split, "sweep": sweep(r, 0.0)}
+        result = {"model": args.model, "split": args.split, "sweep": sweep(r)}
         if args.split == "tune":
-            result["chosen"] = dict(zip(("command_threshold", "wake_threshold"), choose(result["sweep"])))
+            result["chosen"] = dict(zip(("command_threshold", "window_threshold", "wake_threshold"),
+                                        choose(result["sweep"])))
     else:
-        result = evaluate(args.model, args.threshold or None, args.wake_threshold or None, args.split, args.hold)
+        result = evaluate(args.model, args.threshold or None, args.wake_threshold or None, args.split, args.hold,
+                          args.window_threshold or None)
     print(json.dumps(result, indent=1, default=float))
     if args.out:
         with open(args.out, "w") as f:

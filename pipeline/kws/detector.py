@@ -15,7 +15,9 @@ previous event, and (optionally) only when the recent audio is louder than a gat
 A model may also name wake phrases (contract ``params.wake_phrases``, labels of the same model, so one
 LSTM pass serves both listening modes: pipeline/kws/modes.py). They are spotted only when asked
 (``DetectorOptions.wake``); a command may follow a wake phrase after ``WAKE_TAIL_S`` instead of the
-whole refractory period, since "computer, stop" leaves no pause.
+whole refractory period, since "computer, stop" leaves no pause. In wake mode commands are decided
+at the contract's ``window_threshold`` (when it has one): the gate accepts them only in the short
+window after a wake phrase, so a command there can be heard at a permissive threshold.
 """
 from __future__ import annotations
 
@@ -100,6 +102,8 @@ class KeywordSpotter:
             return float(self.options.thresholds[keyword])
         if self.options.threshold:
             return float(self.options.threshold)
+        if self.options.wake and keyword in self.commands and "window_threshold" in self.contract.params:
+            return float(self.contract.params["window_threshold"])
         return float(self.contract.params.get("thresholds", {}).get(keyword, self.contract.params["threshold"]))
 
     def reset(self) -> None:
@@ -219,11 +223,12 @@ class KeywordSpotter:
 
     def _blocked(self, t: float) -> np.ndarray:
         """Per spotted word: inside a refractory period. Commands wait refractory_s after a command
-        and WAKE_TAIL_S after a wake phrase; wake phrases wait refractory_s after either."""
+        and WAKE_TAIL_S after a wake phrase; wake phrases wait refractory_s after a wake phrase only
+        (a command outside the window is dropped by the gate and must not mask the wake phrase)."""
         since_command, since_wake = t - self._last_event_t, t - self._last_wake_t
         refractory = self.options.refractory_s
         command_blocked = since_command < refractory or since_wake < WAKE_TAIL_S
-        wake_blocked = since_wake < refractory or since_command < refractory
+        wake_blocked = since_wake < refractory
         return np.where(self._is_wake, wake_blocked, command_blocked)
 
     def _word_start(self, end: float, now: float) -> float:
