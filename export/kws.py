@@ -40,9 +40,12 @@ REBUILD_REAL = ("perceive train kws --set init=pipeline/models/kws.fp32.onnx --s
                 "per_word_voice=3 --set fillers=3000 --set filler_voices=2 --set train_sequences=16000 --set "
                 "test_sequences=600 --set real_test_sequences=600 --set epochs=5 --set lr=0.001 (from the previous "
                 "shipped model, v6) && perceive export kws --checkpoint RUN/checkpoint.pt --out pipeline/models && "
-                "python -m export.kws_real --model pipeline/models/kws.onnx --sweep --split tune (thresholds chosen "
-                "on the tune split) && python -m export.kws_bench --model pipeline/models/kws.onnx --config "
-                "RUN/config.json --hours 1 --seed 1 --holds 8 --real")
+                "python -m export.kws_real --model pipeline/models/kws.onnx --sweep --split tune --hold 8 (window "
+                "and wake thresholds) && python -m export.kws_bench --model pipeline/models/kws.onnx --config "
+                "RUN/config.json --hours 1 --seed 0 --holds 8 (commands threshold: the strictest keeping 90% of "
+                "synthetic commands) && python -m export.kws_bench --model pipeline/models/kws.onnx --config "
+                "RUN/config.json --hours 1 --seed 1 --holds 8 --write-hold 8 --write-threshold 0.8 "
+                "--wake-threshold 0.9 --window-threshold 0.6 --real")
 REAL_PROVENANCE = ("; real speech of the train split (training/kws/real.py): Google Speech Commands v0.02 "
                    "test-split clips (CC-BY-4.0, Warden 2018, 'Speech Commands: A Dataset for Limited-Vocabulary "
                    "Speech Recognition'), picovoice wake-word benchmark and speech-to-intent recordings "

@@ -257,6 +257,8 @@ def card_section(result: dict) -> str:
             f"Held-out real speech: {i8.get('speakers', 0)} Speech Commands speakers ({i8.get('command_clips', 0)} "
             f"command clips, {i8.get('unknown_clips', 0)} other-word clips), {i8.get('wake_clips', 0)} wake-phrase "
             f"recordings, {i8.get('continuous_hours', 0) * 60:.1f} min of continuous read speech "
-            f"({i8.get('continuous_files', 0)} files); thresholds {i8.get('command_threshold')} (commands) and "
-            f"{i8.get('wake_threshold')} (wake), chosen on the tune split.\n\n" + "\n".join(table)
+            f"({i8.get('continuous_files', 0)} files). Thresholds (hold {i8.get('hold_frames')} frames): "
+            f"{i8.get('command_threshold')} for commands in `commands` mode, {i8.get('window_threshold')} for "
+            f"commands inside the wake window, {i8.get('wake_threshold')} for the wake phrase "
+            "(see the README for how each was chosen; never on held-out data).\n\n" + "\n".join(table)
             + f"\n\nReal held-out commands per word (int8, right/clips): {per_word}.\n")

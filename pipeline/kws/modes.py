@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pipeline.errors import ConfigError
 
 MODES = ("wake", "commands")
-DEFAULT_MODE = "commands"   # until the shipped model names a wake phrase (see the model card)
+DEFAULT_MODE = "wake"       # the daemon's and `perceive listen`'s; a model without a wake phrase needs "commands"
 DEFAULT_WINDOW_S = 3.0
 
 

@@ -15,13 +15,14 @@ from training.kws import real
 REAL = FIXTURES / "real"
 MANIFEST = json.loads((REAL / "manifest.json").read_text())
 COMMAND_CLIPS = sorted(k for k, v in MANIFEST.items() if v["keyword"])
-OTHER_CLIPS = sorted(k for k, v in MANIFEST.items() if not v["keyword"])
-# Measured errors of the shipped model on these clips (strict: a better model that gets one right fails
-# the test until it is removed from here).
+OTHER_CLIPS = sorted(k for k, v in MANIFEST.items() if not v["keyword"] and not v.get("wake"))
+# Measured errors of the shipped model (v7, fp32, commands mode at its 0.8) on these clips, which were fixed
+# by rule before it was measured; strict: a better model that gets one right fails until it is removed
+# here. v6 got 1 of the 6 commands and 1 of the 3 other words right, v7 2 and 1 (65% / 79% over all
+# 472 / 42 held-out clips: pipeline/models/kws.md).
 KNOWN_ERRORS: dict[str, str] = {
-    "down_0c40e715.wav": "heard as 'up'", "go_0c40e715.wav": "missed", "right_0c40e715.wav": "heard as 'up'",
-    "stop_0c40e715.wav": "heard as 'up'", "yes_1f3bece8.wav": "missed", "four_0c40e715.wav": "fires 'up'",
-    "wow_5744b6a7.wav": "fires 'right'"}
+    "down_0c40e715.wav": "missed", "go_0c40e715.wav": "missed", "right_0c40e715.wav": "missed",
+    "stop_0c40e715.wav": "missed", "bird_2c6d3924.wav": "fires 'up'", "wow_5744b6a7.wav": "fires 'up'"}
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +102,32 @@ def test_real_benchmark_scores_the_first_event_of_each_clip_and_chooses_on_tune_
     # 0.5 fires on too many other words; the window (in wake mode) takes the most accurate; 0.7 is the
     # lowest wake threshold with no false wake
     assert choose(tune) == (0.7, 0.5, 0.7)
+
+
+WAKE_CLIP = next(k for k, v in MANIFEST.items() if v.get("wake"))
+WINDOW_COMMAND = "left_0d53e045.wav"   # a held-out speaker's command spoken after the wake phrase
+SILENCE_S = 0.5
+
+
+def _listen_wake(tmp_path, capsys, parts: list) -> list:
+    """``perceive listen --mode wake`` (fp32 twin) on real clips and silences joined into one WAV."""
+    from tests.kws.make_fixtures import write_wav
+    rate = 16000
+    audio = [np.zeros(int(p * rate), np.float32) if isinstance(p, float) else read_wav(REAL / p)[0] for p in parts]
+    path = tmp_path / "stream.wav"
+    write_wav(path, np.concatenate(audio))
+    from pipeline.cli.main import main as perceive
+    assert perceive(["-q", "listen", "--wav", str(path), "--json", "--mode", "wake",
+                     "--model", str(SHIPPED_MODELS / "kws.fp32.onnx")]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    return [(ln["kind"], ln["data"].get("phrase") or ln["data"].get("keyword")) for ln in lines if "kind" in ln]
+
+
+def test_real_wake_phrase_then_command_fires(tmp_path, capsys):
+    assert _listen_wake(tmp_path, capsys, [SILENCE_S, WAKE_CLIP, 0.2, WINDOW_COMMAND]) == [
+        ("wake", "computer"), ("keyword", "left")]
+
+
+def test_real_command_without_wake_phrase_or_after_the_window_is_ignored(tmp_path, capsys):
+    assert _listen_wake(tmp_path, capsys, [SILENCE_S, WINDOW_COMMAND]) == []
+    assert _listen_wake(tmp_path, capsys, [SILENCE_S, WAKE_CLIP, 4.0, WINDOW_COMMAND]) == [("wake", "computer")]
