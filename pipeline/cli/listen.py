@@ -15,7 +15,8 @@ def register(sub) -> None:
                                    "the model's) or on a WAV file, printing each command with its confidence, "
                                    "start/end time and latency. Ctrl-C stops.",
                        epilog="examples:\n  perceive listen\n  perceive listen --device 2 --json\n"
-                              "  perceive listen --wav clip.wav --threshold 0.9",
+                              "  perceive listen --wav clip.wav --threshold 0.9\n"
+                              "  perceive listen --mode commands   # no wake phrase: every command always listening",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     src = p.add_mutually_exclusive_group()
     src.add_argument("--device", default="", help="input device name (substring) or index (default: system default)")

@@ -100,7 +100,7 @@ class KeywordSpotter:
         this keyword (chosen per keyword by the benchmark), the contract's global value."""
         if keyword in self.options.thresholds:
             return float(self.options.thresholds[keyword])
-        if self.options.threshold:
+        if self.options.threshold and keyword in self.commands:   # a wake phrase keeps its own
             return float(self.options.threshold)
         if self.options.wake and keyword in self.commands and "window_threshold" in self.contract.params:
             return float(self.contract.params["window_threshold"])

@@ -15,7 +15,8 @@ from pipeline.sources.base import Item
 @dataclass(kw_only=True)
 class KwsConfig(StageConfig):
     model: str = option("kws", "Keyword model name or path.")
-    threshold: float = option(0.0, "Smoothed posterior that fires a keyword; 0 uses the model contract's.")
+    threshold: float = option(0.0, "Smoothed posterior that fires a command; 0 uses the model contract's "
+                                   "(threshold; window_threshold inside the wake window). Wake phrases keep theirs.")
     thresholds: dict[str, float] = option(factory=dict, doc="Per-keyword thresholds, e.g. {unlock = 0.9}.")
     smooth_frames: int = option(0, "Frames the posterior is averaged over; 0 uses the contract's.")
     hold_frames: int = option(0, "Frames in a row the average must stay above the threshold before a keyword "

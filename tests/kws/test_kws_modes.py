@@ -33,6 +33,7 @@ def fake_engine(wake_phrases=("computer",)):
         "state": {"h0": "hn", "c0": "cn"}, "quantization": {"scheme": "none"},
         "provenance": {"weights": "none", "licence": "none", "data": "none", "command": "none"},
         "params": {"keywords": ["stop", "go"], "wake_phrases": list(wake_phrases), "threshold": 0.8,
+                   "window_threshold": 0.6, "thresholds": {"computer": 0.9},
                    "smooth_frames": 5, "hold_frames": 2, "reset_frames": 300}})
     return SimpleNamespace(contract=contract, path=Path("fake.onnx"))
 
@@ -86,6 +87,15 @@ def test_gate_alone_on_detections():
     assert g.feed(d("computer", 1.0)).kind == "wake" and g.is_open(2.9) and not g.is_open(3.1)
     assert g.feed(d("go", 3.0)).kind == "keyword" and not g.is_open(3.0)
     assert g.feed(d("stop", 3.2)) is None
+
+
+def test_thresholds_per_mode():
+    commands = KeywordSpotter(fake_engine())
+    assert commands.keywords == ["stop", "go"] and list(commands.thresholds) == [0.8, 0.8]
+    wake = KeywordSpotter(fake_engine(), DetectorOptions(wake=True))
+    assert wake.keywords == ["stop", "go", "computer"] and list(wake.thresholds) == [0.6, 0.6, 0.9]
+    given = KeywordSpotter(fake_engine(), DetectorOptions(wake=True, threshold=0.7))
+    assert list(given.thresholds) == [0.7, 0.7, 0.9]   # a global threshold is for commands only
 
 
 def test_wake_mode_needs_a_wake_phrase():
