@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -182,6 +183,7 @@ def main(argv=None) -> int:
                     help="command threshold inside the wake window (default: the contract's)")
     ap.add_argument("--hold", type=int, default=0, help="hold frames (default: the contract's)")
     ap.add_argument("--out", default="")
+    ap.add_argument("--card", action="store_true", help="with --sweep: put the sweep in the model's card")
     args = ap.parse_args(argv)
     if args.sweep:
         r = RealStreams(args.model, args.split, args.hold)
@@ -193,14 +195,12 @@ def main(argv=None) -> int:
         result = evaluate(args.model, args.threshold or None, args.wake_threshold or None, args.split, args.hold,
                           args.window_threshold or None)
     print(json.dumps(result, indent=1, default=float))
+    if args.card and args.sweep:
+        write_sweep_section(Path(args.model).with_suffix(".md"), result)
     if args.out:
         with open(args.out, "w") as f:
             json.dump(result, f, indent=1, default=float)
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
 
 
 def tts_wake_figures(engine, hold: int, command_threshold: float, wake_threshold: float, neg_posts: np.ndarray,
@@ -262,3 +262,32 @@ def card_section(result: dict) -> str:
             f"commands inside the wake window, {i8.get('wake_threshold')} for the wake phrase "
             "(see the README for how each was chosen; never on held-out data).\n\n" + "\n".join(table)
             + f"\n\nReal held-out commands per word (int8, right/clips): {per_word}.\n")
+
+
+SWEEP_HEADING = "## Real speech sweep"
+DATA_NOTE = ("Real data (training/kws/real.py): Google Speech Commands v0.02 test-split clips, CC-BY-4.0 (Warden, "
+             "\"Speech Commands: A Dataset for Limited-Vocabulary Speech Recognition\", 2018); picovoice wake-word "
+             "benchmark and speech-to-intent recordings, Apache-2.0. Split by a crc32 of the speaker id (Speech "
+             "Commands) or file name (picovoice) mod 20: 0-4 held out, 5-7 tune, the rest train (continuous "
+             "speech 0-7 / 8-11 / rest). Only the train split is trained on; thresholds come from the tune split "
+             "(window, wake) and synthetic seed 0 (commands), never from the held-out split.")
+
+
+def write_sweep_section(card: Path, result: dict) -> None:
+    """Every threshold of a real sweep (commands mode, and wake mode at the same threshold) into the card."""
+    rows = ["| threshold | commands right | other words firing | FA/h (commands) | wake heard | other wake "
+            "words | false wakes / h |", "|---|---|---|---|---|---|---|"]
+    for t, f in result["sweep"].items():
+        w = f.get("wake_as_threshold", {})
+        rows.append(f"| {t} | {f['command_accuracy']:.1%} | {f['unknown_fired']:.1%} | "
+                    f"{f['commands_fa_per_hour']:.1f} | {w.get('wake_detected', 0):.1%} | "
+                    f"{w.get('other_wake_words_fired', 0):.1%} | {w.get('false_wakes_per_hour', 0):.1f} |")
+    text = card.read_text()
+    text = text[:text.index(SWEEP_HEADING)] if SWEEP_HEADING in text else text
+    card.write_text(text.rstrip() + f"\n\n{SWEEP_HEADING} ({result['split']} split, int8, "
+                    f"`python -m export.kws_real --sweep --split {result['split']} --hold 8 --card`)\n\n"
+                    + DATA_NOTE + "\n\n" + "\n".join(rows) + "\n")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
