@@ -29,6 +29,7 @@ import numpy as np
 
 from pipeline.engine import CpuOptions, Engine, EngineConfig
 from pipeline.kws.detector import DetectorOptions, KeywordSpotter
+from pipeline.config.loader import build
 from training.common import progress
 from training.kws.data import NOISE_KINDS, noise
 from training.kws.synth import all_voices, clip, filler_words, load_or_build, synthesise
@@ -233,11 +234,19 @@ def main(argv=None) -> int:
     ap.add_argument("--per-keyword-target", type=float, default=0.0,
                     help="choose a threshold per keyword on this run that detects this share of commands "
                          "with the fewest false accepts (e.g. 0.95), and measure it")
+    ap.add_argument("--config", default="", help="the training run's config.json (its TTS corpus and held-out "
+                                                 "voices); default: the default training config")
+    ap.add_argument("--real", action="store_true",
+                    help="also the real-speech figures of held-out speakers (export/kws_real.py), int8 and fp32")
+    ap.add_argument("--wake-threshold", type=float, default=0.0,
+                    help="wake-phrase threshold (models with one): wake-mode figures, stored with --write-threshold")
+    ap.add_argument("--window-threshold", type=float, default=0.0,
+                    help="command threshold inside the wake window, stored with --write-threshold")
     ap.add_argument("--per-keyword", default="",
                     help='measure these per-keyword thresholds (JSON, e.g. chosen on another seed: {"on": 0.95, ...}); '
                          "with --write-threshold they are stored too")
     args = ap.parse_args(argv)
-    cfg = Config()
+    cfg = build(Config, json.loads(Path(args.config).read_text())) if args.config else Config()
     corpus = load_or_build(Path(cfg.data_dir) / f"corpus-{_corpus_key(cfg)}.npz")
     held = corpus["held_out"]
     is_kw = np.isin(corpus["word"], cfg.vocabulary)
@@ -273,12 +282,39 @@ def main(argv=None) -> int:
                            "timed": "features + ONNX + posteriors per 20 ms block (decisions replayed per threshold)"},
               "hold_frames": hold, "sweep": sweeps[hold], "sweeps_by_hold": sweeps,
               **({"per_keyword": per_keyword} if per_keyword else {})}
+    if args.window_threshold:
+        result["window_threshold"] = args.window_threshold
+    if args.wake_threshold:
+        result.update(wake_extras(args, cfg, corpus, engine, rng, babble, neg_posts, audio_s, hold))
+    if args.write_threshold:
+        record(Path(args.model), result, args.write_threshold)
+    if args.real:
+        from export.kws_real import REAL_HEADING, card_section, evaluate
+        twin = str(Path(args.model).with_suffix(".fp32.onnx"))
+        result["real_held_out"] = {v: evaluate(p, args.write_threshold or None, args.wake_threshold or None,
+                                               hold=hold, window_threshold=args.window_threshold or None)
+                                   for v, p in (("int8", args.model), ("fp32", twin)) if Path(p).is_file()}
+        if args.write_threshold:
+            result["at_threshold"] = result["sweep"][args.write_threshold]
+            card = Path(args.model).with_suffix(".md")
+            text = card.read_text()
+            text = text[:text.index(REAL_HEADING)] if REAL_HEADING in text else text
+            card.write_text(text.rstrip() + "\n\n" + card_section(result))
     print(json.dumps(result, indent=1, default=float))
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=1, default=float))
-    if args.write_threshold:
-        record(Path(args.model), result, args.write_threshold)
     return 0
+
+
+def wake_extras(args, cfg, corpus, engine, rng, babble, neg_posts, audio_s: float, hold: int) -> dict:
+    """Wake-mode figures on the synthetic streams: held-out-voice wake phrases and the negative stream."""
+    from export.kws_real import tts_wake_figures
+    spotter = KeywordSpotter(engine)
+    idx = np.flatnonzero(corpus["held_out"] & np.isin(corpus["word"], cfg.wake_words))
+    wake_posts, ends, _, _ = positives(spotter, corpus, idx, rng, babble, args.positives)
+    return {"tts_wake": tts_wake_figures(engine, hold, args.window_threshold or args.write_threshold or float(
+        spotter.contract.params["threshold"]), args.wake_threshold, neg_posts, audio_s, wake_posts, ends),
+        "wake_thresholds": {w: args.wake_threshold for w in spotter.wake_phrases}}
 
 
 def record(model: Path, result: dict, threshold: float) -> None:
@@ -300,8 +336,12 @@ def record(model: Path, result: dict, threshold: float) -> None:
         data["params"]["threshold"] = threshold
         data["params"]["hold_frames"] = result["hold_frames"]
         data["params"].pop("thresholds", None)
-        if per_keyword:
-            data["params"]["thresholds"] = per_keyword["thresholds"]
+        if per_keyword or result.get("wake_thresholds"):
+            data["params"]["thresholds"] = {**(per_keyword or {}).get("thresholds", {}),
+                                            **result.get("wake_thresholds", {})}
+        data["params"].pop("window_threshold", None)
+        if result.get("window_threshold"):
+            data["params"]["window_threshold"] = result["window_threshold"]
         data["metrics"]["benchmark"] = summary
         write_contract(path, make_contract(data))
     card = model.with_suffix(".md")

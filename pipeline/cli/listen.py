@@ -6,6 +6,8 @@ import json
 import sys
 from dataclasses import asdict
 
+from pipeline.kws.modes import DEFAULT_MODE, DEFAULT_WINDOW_S, MODES
+
 
 def register(sub) -> None:
     p = sub.add_parser("listen", help="spot voice commands on the microphone or in an audio file",
@@ -13,7 +15,8 @@ def register(sub) -> None:
                                    "the model's) or on an audio file (WAV, FLAC, OGG; streamed), printing each command with its confidence, "
                                    "start/end time and latency. Ctrl-C stops.",
                        epilog="examples:\n  perceive listen\n  perceive listen --device 2 --json\n"
-                              "  perceive listen --wav clip.wav --threshold 0.9",
+                              "  perceive listen --wav clip.wav --threshold 0.9\n"
+                              "  perceive listen --mode commands   # no wake phrase: every command always listening",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     src = p.add_mutually_exclusive_group()
     src.add_argument("--device", default="", help="input device name (substring) or index (default: system default)")
@@ -22,6 +25,11 @@ def register(sub) -> None:
     p.add_argument("--model", default="kws", help="keyword model name or path (default: kws)")
     p.add_argument("--threshold", type=float, default=0.0, help="posterior that fires (default: the model's)")
     p.add_argument("--gate-db", type=float, default=-90.0, help="energy gate in dB (default -90: off)")
+    p.add_argument("--mode", choices=MODES, default=DEFAULT_MODE,
+                   help=f"wake: a command is accepted only in the window after the wake phrase; commands: every "
+                        f"command always listening (default: {DEFAULT_MODE})")
+    p.add_argument("--window", type=float, default=DEFAULT_WINDOW_S,
+                   help=f"wake mode: seconds the command window stays open (default {DEFAULT_WINDOW_S:g})")
     p.add_argument("--realtime", action="store_true", help="replay --wav at its real pace (default: as fast as possible)")
     p.add_argument("--json", action="store_true", help="print events and the summary as JSON lines")
     p.set_defaults(func=run)
@@ -39,12 +47,17 @@ def run(args) -> int:
     else:   # a device that is not there at all is an error now, not a source to retry forever
         input_device(str(args.device))   # one that goes away later is reopened
         source = {"type": "microphone", "device": str(args.device), "wait_for_device": False}
-    stage = {"type": "kws", "model": args.model, "threshold": args.threshold, "gate_db": args.gate_db}
+    stage = {"type": "kws", "model": args.model, "threshold": args.threshold, "gate_db": args.gate_db,
+             "mode": args.mode, "window_s": args.window}
     config = build(PipelineConfig, {"name": "listen", "source": source, "stages": [stage]})
 
     def emit(event) -> None:
         if args.json:
             print(json.dumps(asdict(event), default=str), flush=True)
+        elif event.kind == "wake":
+            d = event.data
+            print(f"[wake: {d['phrase']} confidence={d['confidence']:.2f} t={d['t']:.2f}s; "
+                  f"listening {args.window:g} s]", flush=True)
         else:
             d = event.data
             print(f"{d['keyword']:8s} confidence={d['confidence']:.2f} start={d['start']:.2f}s "

@@ -165,7 +165,7 @@ class Demo:
     def _audio_pipeline(self):
         if self.inputs.audio is None and self.opts.camera is None:
             return None, None
-        cfg = voice_config()
+        cfg = voice_config(mode="commands")   # the sample track says commands without a wake phrase
         if isinstance(cfg, str):
             self.unavailable["voice"] = cfg
             return None, None

@@ -11,6 +11,13 @@ Decisions: the posterior is averaged over the last ``smooth_frames`` frames; a k
 fires when its average has passed its threshold for ``hold_frames`` frames in a row
 (a syllable inside a longer word rarely holds), outside the refractory period after the
 previous event, and (optionally) only when the recent audio is louder than a gate.
+
+A model may also name wake phrases (contract ``params.wake_phrases``, labels of the same model, so one
+LSTM pass serves both listening modes: pipeline/kws/modes.py). They are spotted only when asked
+(``DetectorOptions.wake``); a command may follow a wake phrase after ``WAKE_TAIL_S`` instead of the
+whole refractory period, since "computer, stop" leaves no pause. In wake mode commands are decided
+at the contract's ``window_threshold`` (when it has one): the gate accepts them only in the short
+window after a wake phrase, so a command there can be heard at a permissive threshold.
 """
 from __future__ import annotations
 
@@ -27,6 +34,7 @@ from pipeline.preprocess.audio import LOG_FLOOR, StreamingLogMel, check_clip, fr
 STREAMS = 2
 ENERGY_HISTORY_S = 1.5      # frame energies kept to estimate where a word started
 START_MARGIN_DB = 10.0      # a word starts where the energy last rose this far above the recent floor
+WAKE_TAIL_S = 0.15          # after a wake phrase, commands wait this long (its posterior tail), not refractory_s
 
 
 @dataclass
@@ -48,6 +56,7 @@ class DetectorOptions:
     gate_db: float = -90.0                 # minimum peak frame energy (dB) in the last second; -90 = off
     hop_frames: int = 4                    # frames gathered before the model runs: fewer calls, +latency
     hold_frames: int = 0                   # 0: the contract's; the average must pass for this many frames in a row
+    wake: bool = False                     # also spot the model's wake phrases (wake mode)
 
 
 class KeywordSpotter:
@@ -62,11 +71,17 @@ class KeywordSpotter:
         self.engine, self.contract, self.spec = engine, c, c.audio
         self.options = options or DetectorOptions()
         self.labels = list(c.labels)
-        self.keywords = list(c.params["keywords"])
-        unknown = set(self.options.thresholds) - set(self.keywords)
+        self.commands = list(c.params["keywords"])
+        self.wake_phrases = list(c.params.get("wake_phrases", []))
+        bad = [w for w in self.commands + self.wake_phrases if w not in self.labels]
+        if bad:
+            raise ContractError(f"{engine.path.name}: keywords or wake phrases {bad} are not labels of the model")
+        unknown = set(self.options.thresholds) - set(self.commands + self.wake_phrases)
         if unknown:
             raise ContractError(f"thresholds for {sorted(unknown)}: not keywords of model '{c.name}' "
-                                f"({self.keywords})")
+                                f"({self.commands + self.wake_phrases})")
+        self.keywords = self.commands + (self.wake_phrases if self.options.wake else [])
+        self._is_wake = np.array([k in self.wake_phrases for k in self.keywords])
         self.thresholds = np.array([self._threshold(k) for k in self.keywords])
         self.kw_index = np.array([self.labels.index(k) for k in self.keywords])
         self.smooth = int(self.options.smooth_frames or c.params["smooth_frames"])
@@ -85,8 +100,10 @@ class KeywordSpotter:
         this keyword (chosen per keyword by the benchmark), the contract's global value."""
         if keyword in self.options.thresholds:
             return float(self.options.thresholds[keyword])
-        if self.options.threshold:
+        if self.options.threshold and keyword in self.commands:   # a wake phrase keeps its own
             return float(self.options.threshold)
+        if self.options.wake and keyword in self.commands and "window_threshold" in self.contract.params:
+            return float(self.contract.params["window_threshold"])
         return float(self.contract.params.get("thresholds", {}).get(keyword, self.contract.params["threshold"]))
 
     def reset(self) -> None:
@@ -98,7 +115,8 @@ class KeywordSpotter:
         self._age = np.array([0, self.cycle // 2])   # stream 1 is reset half a cycle earlier
         self._recent = deque(maxlen=self.smooth)
         self._energy = deque(maxlen=int(ENERGY_HISTORY_S * 1000 / self.spec.hop_ms))
-        self._last_event_t = -np.inf
+        self._last_event_t = -np.inf    # last command event
+        self._last_wake_t = -np.inf     # last wake-phrase event
         self._rise = {}       # keyword -> frame time where its posterior started leading
         self._streak = np.zeros(len(self.keywords), np.int64)   # frames in a row each keyword passed
         self.frames = 0
@@ -147,7 +165,7 @@ class KeywordSpotter:
         self._rise.clear()
         self._streak[:] = 0
         self._energy.clear()
-        self._last_event_t = -np.inf
+        self._last_event_t = self._last_wake_t = -np.inf
         silent = np.zeros(self.spec.n_mels, np.float32)
         return [d for f, p in enumerate(posts) if (d := self._decide(p, silent, f))]
 
@@ -183,21 +201,35 @@ class KeywordSpotter:
                 del self._rise[k]
         if self.labels[leader] in self.keywords:
             self._rise.setdefault(self.labels[leader], t)
-        if len(self._recent) < self.smooth or t - self._last_event_t < self.options.refractory_s:
+        free = ~self._blocked(t)
+        if len(self._recent) < self.smooth or not free.any():
             return None
         avg = (self._sum / len(self._recent))[self.kw_index]
-        above = avg >= self.thresholds
+        above = (avg >= self.thresholds) & free
         self._streak = np.where(above, self._streak + 1, 0)
         passing = np.flatnonzero(above & (self._streak >= self.hold))
         if not len(passing) or max(self._energy) < self.options.gate_db:
             return None
         best = passing[np.argmax(avg[passing])]
         keyword = self.keywords[best]
-        self._last_event_t = t
+        if self._is_wake[best]:
+            self._last_wake_t = t
+        else:
+            self._last_event_t = t
         self._streak[:] = 0
         end = self._rise.get(keyword, t)
         return Detection(keyword, round(float(avg[best]), 3), round(self._word_start(end, t), 3), round(end, 3),
                          round(t, 3), 0.0)
+
+    def _blocked(self, t: float) -> np.ndarray:
+        """Per spotted word: inside a refractory period. Commands wait refractory_s after a command
+        and WAKE_TAIL_S after a wake phrase; wake phrases wait refractory_s after a wake phrase only
+        (a command outside the window is dropped by the gate and must not mask the wake phrase)."""
+        since_command, since_wake = t - self._last_event_t, t - self._last_wake_t
+        refractory = self.options.refractory_s
+        command_blocked = since_command < refractory or since_wake < WAKE_TAIL_S
+        wake_blocked = since_wake < refractory
+        return np.where(self._is_wake, wake_blocked, command_blocked)
 
     def _word_start(self, end: float, now: float) -> float:
         """Walk back from the word's end while the frame energy stays well above the recent floor."""

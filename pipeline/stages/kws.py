@@ -1,4 +1,5 @@
-"""``kws`` stage: spoken commands from an audio source, as ``keyword`` events."""
+"""``kws`` stage: spoken commands from an audio source, as ``keyword`` events (and ``wake`` events in
+wake mode: pipeline/kws/modes.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 from pipeline.config.loader import option
 from pipeline.errors import InputError
 from pipeline.kws.detector import DetectorOptions, KeywordSpotter
+from pipeline.kws.modes import DEFAULT_MODE, DEFAULT_WINDOW_S, MODES, CommandGate, check_mode
 from pipeline.runtime.stage import STAGES, Stage, StageConfig, StageEnv, StageResult
 from pipeline.sources.base import Item
 
@@ -13,7 +15,8 @@ from pipeline.sources.base import Item
 @dataclass(kw_only=True)
 class KwsConfig(StageConfig):
     model: str = option("kws", "Keyword model name or path.")
-    threshold: float = option(0.0, "Smoothed posterior that fires a keyword; 0 uses the model contract's.")
+    threshold: float = option(0.0, "Smoothed posterior that fires a command; 0 uses the model contract's "
+                                   "(threshold; window_threshold inside the wake window). Wake phrases keep theirs.")
     thresholds: dict[str, float] = option(factory=dict, doc="Per-keyword thresholds, e.g. {unlock = 0.9}.")
     smooth_frames: int = option(0, "Frames the posterior is averaged over; 0 uses the contract's.")
     hold_frames: int = option(0, "Frames in a row the average must stay above the threshold before a keyword "
@@ -21,6 +24,9 @@ class KwsConfig(StageConfig):
     refractory_s: float = option(1.0, "No further event for this long after one.")
     gate_db: float = option(-90.0, "Energy gate: no event unless the last second peaked above this (dB); "
                                    "-90 is off.")
+    mode: str = option(DEFAULT_MODE, f"Listening mode, one of {list(MODES)}: 'wake' accepts one command in a "
+                                     "window opened by the model's wake phrase; 'commands' always listens.")
+    window_s: float = option(DEFAULT_WINDOW_S, "Wake mode: seconds a wake phrase keeps the command window open.")
 
 
 @dataclass
@@ -36,7 +42,10 @@ class KwsStage(Stage):
         self.engine = env.load_model(config.model)
         self.spotter = KeywordSpotter(self.engine, DetectorOptions(
             threshold=config.threshold, thresholds=dict(config.thresholds), smooth_frames=config.smooth_frames,
-            hold_frames=config.hold_frames, refractory_s=config.refractory_s, gate_db=config.gate_db))
+            hold_frames=config.hold_frames, refractory_s=config.refractory_s, gate_db=config.gate_db,
+            wake=config.mode == "wake"))
+        check_mode(config.mode, self.spotter.wake_phrases, config.model)
+        self.gate = CommandGate(config.mode, self.spotter.wake_phrases, config.window_s)
         rate = getattr(env.source, "sample_rate", None)
         if rate is not None:
             self.engine.contract.expect("audio.sample_rate", rate, "source.sample_rate")
@@ -45,11 +54,16 @@ class KwsStage(Stage):
         data = item.data
         if data.ndim != 1:
             raise InputError(f"stage '{self.name}': expected mono samples (n,), got shape {data.shape}")
-        events = self.spotter.push(data)
-        for e in events:
+        heard = []
+        for g in filter(None, map(self.gate.feed, self.spotter.push(data))):
+            e = g.detection
+            if g.kind == "wake":
+                self.env.emit("wake", {"phrase": e.keyword, "confidence": e.confidence, "t": e.t})
+                continue
+            heard.append(e.keyword)
             self.env.emit("keyword", {"keyword": e.keyword, "confidence": e.confidence, "start": e.start,
                                       "end": e.end, "t": e.t, "latency_ms": e.latency_ms}, e.latency_ms)
-        return KwsStageResult(keywords=[e.keyword for e in events], frames=self.spotter.frames)
+        return KwsStageResult(keywords=heard, frames=self.spotter.frames)
 
     def engines(self):
         return [self.engine]

@@ -72,7 +72,7 @@ def test_listen_on_the_microphone_hears_the_command(pulse, tmp_path):
     # Ctrl-C as from a terminal, even when this suite runs where SIGINT is ignored (a background
     # job of a non-interactive shell passes SIG_IGN down, and Python then never raises KeyboardInterrupt)
     listen = subprocess.Popen([sys.executable, "-m", "pipeline.cli.main", "-q", "listen", "--device", "pulse",
-                               "--json"], env=pulse, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               "--json", "--mode", "commands"], env=pulse, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         time.sleep(3.0)   # the stream is open before the clip plays

@@ -79,3 +79,19 @@ def test_dictionary_split_keeps_evaluation_words_out_of_training(tmp_path):
     # the shipped list passes the same check, and applies to the default commands only
     assert len(_hard_negatives(Config())) > 1000
     assert _hard_negatives(Config(vocabulary=["yes", "no"])) == []
+
+
+@pytest.mark.skipif(not __import__("training.kws.real", fromlist=["available"]).available(),
+                    reason="real speech (../shared/data/real) not found")
+def test_tiny_kws_trains_with_real_speech_and_a_wake_phrase(tmp_path):
+    """Real train-split clips join the pool and the wake phrase is a label; held-out speakers never do."""
+    sets = [a for s in TINY + ['wake_words=["computer"]', "real_speech=true", "real_test_sequences=24",
+                               f"data_dir={tmp_path / 'data'}"] for a in ("--set", s)]
+    metrics = json.loads(perceive("train", "kws", "--out", str(tmp_path / "runs"), *sets))
+    import torch
+    ckpt = torch.load(metrics["checkpoint"], map_location="cpu", weights_only=False)
+    assert ckpt["labels"] == ["yes", "no", "computer", "_silence_", "_unknown_"]
+    from training.kws import real
+    trained = [v.split(":")[1:] for v in ckpt["voices"]["train"] if v.startswith("real:")]   # real:source:key
+    assert {source for source, _ in trained} == {real.SPEECH_COMMANDS, real.WAKE_WORDS, real.CONTINUOUS}
+    assert all(real.split_of(source, key) == "train" for source, key in trained)

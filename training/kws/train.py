@@ -54,7 +54,18 @@ class Config:
     warp_bins: float = option(2.0, "Random shift of each sequence along the mel axis, up to this many bins "
                                    "(a cheap vocal-tract-length perturbation); 0 is off.")
     freq_mask: int = option(6, "SpecAugment: zero a random band of up to this many mel bins; 0 is off.")
-    init: str = option("", "Checkpoint to continue from (same model shape); empty starts from scratch.")
+    init: str = option("", "Checkpoint to continue from (same model shape), or a shipped fp32 ONNX file "
+                           "(pipeline/models/kws.fp32.onnx: its weights, head rows matched by label, new labels "
+                           "added); empty starts from scratch.")
+    wake_words: list[str] = option(factory=list, doc="Wake phrases: extra labels spotted by the same model "
+                                                     "(e.g. [\"computer\"]), synthesised in every voice like "
+                                                     "the keywords.")
+    real_speech: bool = option(False, "Mix real speech (training/kws/real.py, train split only) into the TTS "
+                                      "corpus: Speech Commands words, wake-word recordings, continuous speech.")
+    real_repeat: int = option(2, "Times each real single-word clip enters the pool sequences are drawn from.")
+    wake_repeat: int = option(6, "Times each real recording of a wake phrase enters that pool.")
+    real_test_sequences: int = option(600, "Sequences from the real TUNE split, scored with the TTS held-out "
+                                           "ones to choose the epoch kept (never the held-out split).")
 
 
 def build_model(cfg: Config, n_mels: int, n_classes: int):
@@ -86,7 +97,12 @@ def zero_state(cfg: Config, batch: int, device=None):
 
 
 def label_names(cfg: Config) -> list[str]:
-    return list(cfg.vocabulary) + [SILENCE, UNKNOWN]
+    return spoken(cfg) + [SILENCE, UNKNOWN]
+
+
+def spoken(cfg: Config) -> list[str]:
+    """The words the model names: the commands, then the wake phrases."""
+    return list(cfg.vocabulary) + [w for w in cfg.wake_words if w not in cfg.vocabulary]
 
 
 def _logits(model, cfg: Config, feats: np.ndarray, batch: int = 128) -> np.ndarray:
@@ -124,7 +140,7 @@ def utterance_accuracy(logits: np.ndarray, targets: np.ndarray, names: list[str]
             true.append(label)
             pred.append(int(logp[a:b].mean(0).argmax()))
     true, pred = np.array(true), np.array(pred)
-    is_kw = true < len(names) - 2
+    is_kw = true < len(names) - 2   # every label but _silence_ and _unknown_ (the last two)
     frames = targets != IGNORE
     return {"keyword_accuracy": float((pred[is_kw] == true[is_kw]).mean()) if is_kw.any() else 0.0,
             "keyword_utterances": int(is_kw.sum()),
@@ -136,7 +152,7 @@ def utterance_accuracy(logits: np.ndarray, targets: np.ndarray, names: list[str]
 
 def build_data(cfg: Config):
     corpus = load_or_build(Path(cfg.data_dir) / f"corpus-{_corpus_key(cfg)}.npz",
-                           vocabulary=tuple(cfg.vocabulary), per_word_voice=cfg.per_word_voice,
+                           vocabulary=tuple(spoken(cfg)), per_word_voice=cfg.per_word_voice,
                            n_fillers=cfg.fillers, filler_per_word=cfg.filler_voices, seed=cfg.seed,
                            confusables=cfg.confusables, extra_fillers=_hard_negatives(cfg))
     held = corpus["held_out"]
@@ -144,19 +160,33 @@ def build_data(cfg: Config):
               max_phrase=cfg.max_phrase, p_step=cfg.p_step)
     names = label_names(cfg)
     test_mix = replace(mix, p_second=0.0)   # held-out sequences get no second or third utterance
-    train = _cached(cfg, "train", lambda: make_sequences(corpus, np.flatnonzero(~held), cfg.train_sequences, names,
+    pool = np.flatnonzero(~held)
+    test_corpus, test_idx = corpus, np.flatnonzero(held)
+    if cfg.real_speech:
+        from training.kws.real_mix import with_real
+        corpus, pool, test_corpus, test_idx = with_real(cfg, corpus, pool, test_idx)
+    train = _cached(cfg, "train", lambda: make_sequences(corpus, pool, cfg.train_sequences, names,
                                                          mix, cfg.seed + 1, "mixing train"))
-    test = _cached(cfg, "test", lambda: make_sequences(corpus, np.flatnonzero(held), cfg.test_sequences, names,
+    test = _cached(cfg, "test", lambda: make_sequences(test_corpus, test_idx, cfg.test_sequences, names,
                                                        test_mix, cfg.seed + 2, "mixing held-out"))
-    voices = {"train": sorted(set(corpus["voice"][~held])), "held_out": sorted(set(corpus["voice"][held]))}
+    voices = {"train": sorted(set(corpus["voice"][pool])), "held_out": sorted(set(test_corpus["voice"][test_idx]))}
     return train, test, voices
+
+
+def real_tune(cfg: Config, names: list[str]):
+    """Sequences of real TUNE-split speakers and files (training/kws/real.py), cached like the others."""
+    from training.kws.real_mix import tune_sequences
+    mix = Mix(seq_s=cfg.seq_s, label_span=cfg.label_span, p_second=0.0, p_clean=cfg.p_clean,
+              max_phrase=cfg.max_phrase, p_step=cfg.p_step)
+    return _cached(cfg, "tune", lambda: tune_sequences(cfg, names, mix, cfg.seed + 3))
 
 
 def _cached(cfg: Config, part: str, make):
     """Mixed sequences are deterministic for the config, so they are kept next to the corpus."""
-    count = cfg.train_sequences if part == "train" else cfg.test_sequences
+    count = {"train": cfg.train_sequences, "test": cfg.test_sequences, "tune": cfg.real_test_sequences}[part]
+    real = f"-real{cfg.real_repeat}-{cfg.wake_repeat}" if cfg.real_speech else ""
     path = Path(cfg.data_dir) / (f"{part}-{_corpus_key(cfg)}-{count}-{cfg.seq_s}-{cfg.label_span}-"
-                                 f"{cfg.p_second}-{cfg.p_clean}-{cfg.max_phrase}-{cfg.p_step}.npz")
+                                 f"{cfg.p_second}-{cfg.p_clean}-{cfg.max_phrase}-{cfg.p_step}{real}.npz")
     if path.is_file():
         with np.load(path) as d:
             return d["x"], d["y"]
@@ -186,7 +216,7 @@ def _hard_negatives(cfg: Config) -> list[str]:
 
 def _corpus_key(cfg: Config) -> str:
     import hashlib
-    key = f"{sorted(cfg.vocabulary)}-{cfg.per_word_voice}-{cfg.fillers}-{cfg.filler_voices}-{cfg.seed}"
+    key = f"{sorted(spoken(cfg))}-{cfg.per_word_voice}-{cfg.fillers}-{cfg.filler_voices}-{cfg.seed}"
     key += "-confusables" if cfg.confusables else ""
     hard = _hard_negatives(cfg)
     key += f"-hard{hard}" if hard else ""
@@ -199,11 +229,16 @@ def train(cfg: Config, run: RunDir) -> dict:
     set_seed(cfg.seed, threads=1)
     (x_train, y_train), (x_test, y_test), voices = dist.main_first(lambda: build_data(cfg))  # rank 0 caches it
     names = label_names(cfg)
+    if cfg.real_speech:   # the epoch kept is chosen on held-out TTS voices and real TUNE-split speakers
+        x_test, y_test = (np.concatenate(p) for p in zip((x_test, y_test), real_tune(cfg, names)))
     model = build_model(cfg, x_train.shape[-1], len(names))
     flat = x_train.reshape(-1, x_train.shape[-1]).astype(np.float32)
     model.mean.copy_(torch.from_numpy(flat.mean(0)))
     model.std.copy_(torch.from_numpy(flat.std(0) + 1e-3))
-    if cfg.init:
+    if cfg.init.endswith(".onnx"):
+        from training.kws.warm_start import load_into
+        load_into(model, cfg.init, names)
+    elif cfg.init:
         model.load_state_dict(torch.load(cfg.init, map_location="cpu", weights_only=False)["model"])
     model = dist.wrap(model)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
@@ -212,7 +247,7 @@ def train(cfg: Config, run: RunDir) -> dict:
     total = steps_per_epoch * cfg.epochs if not cfg.max_steps else min(cfg.max_steps, steps_per_epoch * cfg.epochs)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, total))
     weights = torch.ones(len(names))
-    weights[:len(cfg.vocabulary)] = cfg.keyword_weight
+    weights[:len(spoken(cfg))] = cfg.keyword_weight
     loss_fn = torch.nn.CrossEntropyLoss(weight=weights.to(dist.device), ignore_index=IGNORE)
     saved = run.load_state(model, opt, sched)
     step, best, losses = saved.get("step", 0), saved.get("best", -1.0), saved.get("losses", [])
