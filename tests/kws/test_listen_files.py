@@ -20,7 +20,9 @@ KEYWORD = json.loads((FIXTURES / "manifest.json").read_text())[CLIP]["keyword"]
 
 def listen(*args: str, code: str | None = None) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-c", code] if code else [sys.executable, "-m", "pipeline.cli.main"]
-    return subprocess.run([*cmd, "-q", "listen", "--json", *args], capture_output=True, text=True, timeout=HANG_S)
+    # commands mode: these clips hold a command without the wake phrase (the formats are under test, not modes)
+    return subprocess.run([*cmd, "-q", "listen", "--json", "--mode", "commands", *args], capture_output=True,
+                          text=True, timeout=HANG_S)
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess, *words: str) -> None:
