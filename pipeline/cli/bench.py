@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 
+from pipeline.cli.bench_outputs import check_outputs, output_args, write_outputs
 from pipeline.cli.run import int_between
 
 MAX_RUNS = 1_000_000            # timed runs or server queries per variant: hours for a 10 ms model
@@ -64,16 +64,8 @@ def _model_parser(bsub) -> None:
     m.add_argument("--interleave", choices=["group", "all"], default="group",
                    help="round-robin the variants of each model (group, default) or of every model (all)")
     m.add_argument("--seed", type=int_between(0), default=0, help="seed of synthetic inputs and Poisson arrivals")
-    _output_args(m)
+    output_args(m)
     m.set_defaults(func=run_model)
-
-
-def _output_args(p) -> None:
-    p.add_argument("--json", nargs="?", const="-", metavar="FILE", help="write the result JSON (stdout if no FILE)")
-    p.add_argument("--csv", metavar="FILE",
-                   help="write the results as CSV: a row per variant, or per stage and pace ('-' for stdout)")
-    p.add_argument("--markdown", action="store_true", help="print a markdown table (for READMEs)")
-    p.add_argument("--plot", metavar="OUT.png", help="latency CDF and histogram per variant (needs matplotlib)")
 
 
 def register(sub) -> None:
@@ -83,7 +75,7 @@ def register(sub) -> None:
     bsub = p.add_subparsers(dest="bench_command", metavar="WHAT")
     _model_parser(bsub)
     from pipeline.cli.bench_more import register_compare, register_pipeline
-    register_pipeline(bsub, _output_args)
+    register_pipeline(bsub, output_args)
     register_compare(bsub)
     p.set_defaults(func=lambda args: p.print_help() or 2)
 
@@ -188,45 +180,3 @@ def check_providers(specs: list[list[str]]) -> None:
     for name in (n for spec in specs for n in spec):
         if name not in PROVIDERS:
             raise InputError(f"--provider {name!r}: unknown provider (known: {', '.join(PROVIDERS)})")
-
-
-def check_outputs(args) -> None:
-    """Before timing anything: a result that cannot be written would be lost after the whole run."""
-    from pipeline.cli.outputs import check_output_file
-    check_output_file(args.json, "--json")
-    check_output_file(args.csv, "--csv")
-    check_output_file(args.plot, "--plot")
-    if args.plot:
-        from pipeline.bench.plot import require_pyplot
-        require_pyplot()  # a missing matplotlib fails now, not after minutes of timing
-
-
-def write_outputs(doc: dict, args) -> None:
-    from pipeline.bench import report
-    from pipeline.bench.plot import plot_latency
-    from pipeline.cli.outputs import write_output_file
-    kind = doc["kind"]
-    if args.plot:  # first: a missing matplotlib must fail before anything else is printed
-        series = ({r["label"]: r["samples_ms"] for r in doc["results"] if not r["error"]} if kind == "model"
-                  else {f"{r['pipeline']} {r['pace']}": r["e2e_samples_ms"] for r in doc["results"]})
-        out = plot_latency(series, args.plot, report.protocol_line(doc) if kind == "model" else doc["command"])
-        print(f"plot written to {out}", file=sys.stderr)
-    text = report.to_json(doc)
-    if args.json and args.json != "-":
-        write_output_file(args.json, text, "--json")
-        print(f"JSON written to {args.json}", file=sys.stderr)
-    if args.csv:
-        from pipeline.bench.pipeline_report import pipeline_csv
-        body = report.model_csv(doc) if kind == "model" else pipeline_csv(doc)
-        if args.csv == "-":
-            sys.stdout.write(body)
-        else:
-            write_output_file(args.csv, body, "--csv")
-    if args.json == "-":
-        print(text)
-    elif args.markdown:
-        from pipeline.bench.pipeline_report import pipeline_markdown
-        print(report.model_markdown(doc) if kind == "model" else pipeline_markdown(doc))
-    elif args.csv != "-":
-        from pipeline.bench.pipeline_report import pipeline_table
-        print(report.model_table(doc) if kind == "model" else pipeline_table(doc))

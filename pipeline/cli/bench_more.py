@@ -41,7 +41,7 @@ def register_compare(bsub) -> None:
 
 def run_pipeline(args) -> int:
     from pipeline.bench.pipeline import bench_pipelines
-    from pipeline.cli.bench import check_outputs, write_outputs
+    from pipeline.cli.bench_outputs import check_outputs, write_outputs
     check_outputs(args)
     doc = bench_pipelines(args.config, args.set, args.pace or ["realtime", "asap"], args.seconds, args.items)
     write_outputs(doc, args)

@@ -37,7 +37,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from pipeline.config.loader import build
-    from pipeline.runtime.runner import PipelineConfig, PipelineRunner
+    from pipeline.assembly import PipelineConfig, PipelineRunner
     from pipeline.runtime.stage import StageEnv
     from pipeline.sources.audio import input_device, open_audio_file
 

@@ -61,7 +61,7 @@ def _baud(text: str, spec: str) -> int:
 def run(args) -> int:
     from pipeline.config.loader import build
     from pipeline.engine import Engine, EngineConfig
-    from pipeline.runtime.runner import PipelineConfig, PipelineRunner
+    from pipeline.assembly import PipelineConfig, PipelineRunner
     from pipeline.runtime.stage import StageEnv, resolve_model
 
     engine = Engine(resolve_model(args.model, []), EngineConfig(warmup_runs=1))

@@ -1,4 +1,8 @@
-"""The whole config tree, loaded from TOML with ``--set a.b=c`` overrides."""
+"""The whole config tree, loaded from TOML with ``--set a.b=c`` overrides.
+
+It sits beside ``pipeline.assembly`` at the top of the library (it holds every section, and a
+pipeline table may name any source or stage type); only the apps import it.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,8 +15,7 @@ from pipeline.daemon.config import DaemonConfig
 from pipeline.engine import EngineConfig
 from pipeline.errors import ConfigError
 from pipeline.runtime.runner import PipelineConfig
-from pipeline import stages as _stages  # noqa: F401  (registers stage types)
-from pipeline import sources as _sources  # noqa: F401  (registers source types)
+from pipeline import assembly  # noqa: F401  (every source and stage type a config may name is registered)
 
 
 MAX_PIPELINES = 64  # each is a thread with its own models: an edge device runs a handful

@@ -8,7 +8,6 @@ land on the right frames of the output. What was decided is drawn by
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -19,7 +18,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.demo.display import VideoOut, Window, display_problem
+from pipeline.demo.display import display_problem
+from pipeline.demo.loop import STEP_TIMEOUT_S, run_demo_loop
 from pipeline.demo.media import sample_media, working_copy
 from pipeline.demo.overlay import LIVENESS_OFF_NOTE, FaceView, Hud, OverlayState, TextView, liveness_label, render
 from pipeline.demo.pipelines import EventLog, build_stages, make_runner, stage_config, voice_config
@@ -31,8 +31,6 @@ from pipeline.sources.video import VideoConfig
 
 log = logging.getLogger("perceive.demo")
 
-STEP_TIMEOUT_S = 0.2
-PAUSED_POLL_MS = 50
 COMMAND_HOLD_S = 3.0          # how long the last voice command stays on screen
 FPS_SMOOTHING = 0.1           # weight of the newest frame interval in the fps estimate
 DEFAULT_CAMERA_FPS = 30.0
@@ -273,7 +271,6 @@ class Demo:
 
     # -- running -------------------------------------------------------------
     def run(self) -> dict:
-        from pipeline.demo.loop import run_demo_loop
         return run_demo_loop(self)
 
     def close(self) -> None:
@@ -283,27 +280,3 @@ class Demo:
         self.events.close()
         if self.inputs.temporary is not None:
             shutil.rmtree(self.inputs.temporary, ignore_errors=True)
-
-
-def summary_of(demo: Demo, wall_s: float) -> dict:
-    kinds = demo.events.kinds
-    runners = [r for r in (demo.video, demo.audio) if r is not None]
-    return {
-        "input": {"video": demo.inputs.video_uri, "audio": demo.inputs.audio, "sample_media": demo.inputs.sample,
-                  "pace": demo.pace, "store": str(demo.inputs.store)},
-        "frames": demo.frames, "wall_s": round(wall_s, 3),
-        "fps": round(demo.frames / wall_s, 2) if wall_s > 0 else 0.0,
-        "events": dict(kinds),
-        "unavailable": demo.unavailable,
-        "pipelines": {r.config.name: r.stats() for r in runners},
-        "protocol": (f"one run over the input, pace {demo.pace}, ONNX Runtime intra-op threads "
-                     f"{demo.opts.threads or 'default'}, every processed frame timed per stage; "
-                     "percentiles over all processed frames"),
-        "outputs": {k: str(demo.out / v) for k, v in (("video", "demo.mp4"), ("events", "events.jsonl"),
-                                                       ("summary", "summary.json"))} if demo.out else {},
-    }
-
-
-def write_summary(demo: Demo, summary: dict) -> None:
-    if demo.out:
-        (demo.out / "summary.json").write_text(json.dumps(summary, indent=1, default=str) + "\n")

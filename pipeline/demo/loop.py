@@ -1,17 +1,23 @@
-"""The demo's main loop: take a frame, run the stages, draw, show or write, handle keys."""
+"""The demo's main loop: take a frame, run the stages, draw, show or write, handle keys.
+
+Every function takes the ``pipeline.demo.app.Demo`` being run as ``demo``; this module does not
+import ``app`` (``app`` imports it), so the two do not import each other.
+"""
 from __future__ import annotations
 
+import json
 import time
 
-from pipeline.demo.app import PAUSED_POLL_MS, STEP_TIMEOUT_S, Demo, summary_of, write_summary
 from pipeline.demo.display import VideoOut, Window
 from pipeline.demo.overlay import render
 from pipeline.errors import SourceError
 
 NO_KEY = 255
+STEP_TIMEOUT_S = 0.2
+PAUSED_POLL_MS = 50
 
 
-def _start_audio(demo: Demo) -> None:
+def _start_audio(demo) -> None:
     if demo.audio is None:
         return
     if demo.headless and demo.on_file and demo.pace == "asap" and not demo.opts.loop:
@@ -20,18 +26,18 @@ def _start_audio(demo: Demo) -> None:
         demo.audio.start(caller_reraises=True)  # its error (an unreadable audio file) is raised by _frame
 
 
-def _audio_failed(demo: Demo) -> None:
+def _audio_failed(demo) -> None:
     if demo.audio is not None and demo.audio.error is not None:
         raise demo.audio.error
 
 
-def _source_failed(demo: Demo) -> None:
+def _source_failed(demo) -> None:
     tap = demo.video_tap
     if tap.counters["reconnects"] and not tap.counters["opened"]:
         raise SourceError(f"{tap.last_error}; for a file use `perceive demo --video FILE`")
 
 
-def _frame(demo: Demo, window: Window | None, video_out: VideoOut | None):
+def _frame(demo, window: Window | None, video_out: VideoOut | None):
     """Processes one frame; returns the drawn image, or None when no frame came."""
     _audio_failed(demo)
     report = demo.video.step(STEP_TIMEOUT_S)
@@ -51,7 +57,7 @@ def _frame(demo: Demo, window: Window | None, video_out: VideoOut | None):
     return image
 
 
-def run_demo_loop(demo: Demo) -> dict:
+def run_demo_loop(demo) -> dict:
     window = None if demo.headless else Window()
     video_out = VideoOut(demo.out / "demo.mp4", demo.inputs.fps) if demo.out else None
     start = time.monotonic()
@@ -84,3 +90,27 @@ def run_demo_loop(demo: Demo) -> dict:
     demo.close()
     write_summary(demo, summary)
     return summary
+
+
+def summary_of(demo, wall_s: float) -> dict:
+    kinds = demo.events.kinds
+    runners = [r for r in (demo.video, demo.audio) if r is not None]
+    return {
+        "input": {"video": demo.inputs.video_uri, "audio": demo.inputs.audio, "sample_media": demo.inputs.sample,
+                  "pace": demo.pace, "store": str(demo.inputs.store)},
+        "frames": demo.frames, "wall_s": round(wall_s, 3),
+        "fps": round(demo.frames / wall_s, 2) if wall_s > 0 else 0.0,
+        "events": dict(kinds),
+        "unavailable": demo.unavailable,
+        "pipelines": {r.config.name: r.stats() for r in runners},
+        "protocol": (f"one run over the input, pace {demo.pace}, ONNX Runtime intra-op threads "
+                     f"{demo.opts.threads or 'default'}, every processed frame timed per stage; "
+                     "percentiles over all processed frames"),
+        "outputs": {k: str(demo.out / v) for k, v in (("video", "demo.mp4"), ("events", "events.jsonl"),
+                                                       ("summary", "summary.json"))} if demo.out else {},
+    }
+
+
+def write_summary(demo, summary: dict) -> None:
+    if demo.out:
+        (demo.out / "summary.json").write_text(json.dumps(summary, indent=1, default=str) + "\n")

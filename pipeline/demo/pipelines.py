@@ -12,10 +12,11 @@ from collections import Counter, deque
 from dataclasses import asdict
 from pathlib import Path
 
+from pipeline.assembly import (STAGES, PipelineConfig, PipelineRunner, SourceConfig, StageConfig, StageEnv,
+                               build_stage, open_source)
 from pipeline.errors import ConfigError, ModelError
-from pipeline.runtime.runner import PipelineConfig, PipelineRunner
-from pipeline.runtime.stage import STAGES, Event, StageConfig, StageEnv, build_stage
-from pipeline.sources.base import Item, SourceConfig, open_source
+from pipeline.runtime.stage import Event
+from pipeline.sources.base import Item
 
 log = logging.getLogger("perceive.demo")
 

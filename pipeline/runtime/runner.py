@@ -20,7 +20,6 @@ from typing import Literal
 
 import cv2
 
-from pipeline import stages as _stages  # noqa: F401  (registers the stage types a config may name)
 from pipeline.config.loader import option
 from pipeline.errors import PerceiveError
 from pipeline.runtime.stage import StageConfig, StageEnv, StageResult, build_stage

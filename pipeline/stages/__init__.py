@@ -1,2 +1,2 @@
-"""Stage types register themselves in ``STAGES`` when their module is imported here."""
-from pipeline.stages import builtin, face, kws, ocr, sensor  # noqa: F401
+"""Stage types register themselves in ``STAGES`` when their module is imported (``pipeline.assembly``
+imports them all)."""

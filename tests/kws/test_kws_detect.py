@@ -10,7 +10,7 @@ from pipeline.config.loader import build
 from pipeline.engine import Engine
 from pipeline.errors import ContractError, InputError
 from pipeline.kws.detector import KeywordSpotter, detect_clip
-from pipeline.runtime.runner import PipelineConfig, PipelineRunner
+from pipeline.assembly import PipelineConfig, PipelineRunner
 from pipeline.runtime.stage import SHIPPED_MODELS, StageEnv
 from pipeline.sources.audio import read_wav
 from tests.kws.make_fixtures import NOISE_RMS
