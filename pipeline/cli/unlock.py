@@ -37,13 +37,13 @@ def run(args) -> int:
     from pipeline.cli.face_common import video_frames
     from pipeline.errors import InputError, PerceiveError
     from pipeline.face.liveness import load_passive
-    from pipeline.face.liveness_check import DETECT_BELOW_GATE, build_decider
+    from pipeline.face.unlock_decision import build_decider, detector_min_face
     from pipeline.face.models import load_face_models
     from pipeline.face.store import TemplateStore, default_store_path
 
     if args.k < 1 or args.n < args.k:
         raise InputError(f"-k {args.k} -n {args.n}: need 1 <= k <= n")
-    detector, embedder = load_face_models(min_face=max(int(args.min_face * DETECT_BELOW_GATE), 20))
+    detector, embedder = load_face_models(min_face=detector_min_face(args.min_face))
     store = TemplateStore(args.store or default_store_path(), embedder.engine.contract.name, dim=embedder.dim)
     if not store.names() or (args.user and args.user not in store.names()):
         raise PerceiveError(f"nobody to unlock: {args.user or 'no one'} is enrolled in {store.path} "

@@ -72,17 +72,3 @@ class LivenessChecker:
         if motion.kind != DEPTH:
             return LivenessVerdict(False, score, "no 3-D motion yet (move your head a little)")
         return LivenessVerdict(True, score, "live (3-D motion)")
-
-
-DETECT_BELOW_GATE = 0.75   # the detector looks for faces this much smaller than min_face, to say "too small"
-SIZE_TOLERANCE = 0.8       # MTCNN boxes vary about 20% around a face's nominal size; the detector itself keeps
-                           # faces from 0.8 x its minimum, so the unlock gate does the same
-
-
-def build_decider(templates: dict, threshold: float, k: int, n: int, user: str | None, min_face: float,
-                  passive: PassiveLiveness | None, passive_threshold: float = DEFAULT_PASSIVE_THRESHOLD):
-    """The unlock decision shared by `perceive unlock`, the face stage and the demo; ``passive=None``
-    turns liveness off (identity only)."""
-    from pipeline.face.verify import UnlockDecider, Verifier
-    checker = None if passive is None else LivenessChecker(passive, n, k, passive_threshold)
-    return UnlockDecider(Verifier(templates, threshold, k, n, user), checker, min_face * SIZE_TOLERANCE)

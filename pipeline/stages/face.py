@@ -11,7 +11,8 @@ from pipeline.config.loader import option
 from pipeline.face.detector import DetectorParams, Face, FaceDetector
 from pipeline.face.embedder import FaceEmbedder
 from pipeline.face.liveness import MODEL_NAMES, PassiveLiveness
-from pipeline.face.liveness_check import DEFAULT_PASSIVE_THRESHOLD, DETECT_BELOW_GATE, build_decider
+from pipeline.face.liveness_check import DEFAULT_PASSIVE_THRESHOLD
+from pipeline.face.unlock_decision import build_decider, detector_min_face
 from pipeline.face.store import TemplateStore, default_store_path
 from pipeline.face.verify import DEFAULT_THRESHOLD, Match, best_match
 from pipeline.runtime.stage import STAGES, Stage, StageConfig, StageEnv, StageResult
@@ -46,7 +47,7 @@ class FaceStage(Stage):
     def __init__(self, config: FaceConfig, env: StageEnv):
         super().__init__(config, env)
         self.models = [env.load_model(n) for n in ("face_pnet", "face_rnet", "face_onet", "face_embed")]
-        detect_min = max(int(config.min_face * DETECT_BELOW_GATE), 20)
+        detect_min = detector_min_face(config.min_face)
         self.detector = FaceDetector(*self.models[:3], DetectorParams(min_face=detect_min))
         self.embedder = FaceEmbedder(self.models[3])
         passive = None

@@ -11,7 +11,7 @@ import pytest
 from export.liveness_attacks import print_attack, replay_attack, zoom_on
 from export.liveness_data import FACES, available, read_clip, read_still
 from pipeline.face.liveness import load_passive
-from pipeline.face.liveness_check import build_decider
+from pipeline.face.unlock_decision import build_decider
 from pipeline.face.store import TemplateStore
 from pipeline.face.verify import DEFAULT_THRESHOLD
 
