@@ -150,6 +150,7 @@ def enrol(rgb: np.ndarray, store_path: Path) -> int:
     store_path.unlink(missing_ok=True)
     store = TemplateStore(store_path, embedder.engine.contract.name)
     store.add(ENROLLED_NAME, np.stack(embeddings))
+    store.lock_path.unlink(missing_ok=True)  # a shipped asset, written by this one process: no lock file beside it
     return len(embeddings)
 
 
