@@ -32,8 +32,8 @@ from pipeline.kws.detector import DetectorOptions, KeywordSpotter
 from pipeline.config.loader import build
 from training.common import progress
 from training.kws.data import NOISE_KINDS, noise
-from training.kws.synth import all_voices, clip, filler_words, load_or_build, synthesise
-from training.kws.train import Config, _corpus_key
+from training.kws.synth import all_voices, clip, filler_words, synthesise
+from training.kws.train import Config, load_corpus
 
 BLOCK = 320                 # 20 ms at 16 kHz, the live block size
 CHUNK_S = 30.0              # negative stream generated and fed in chunks of this length
@@ -247,7 +247,7 @@ def main(argv=None) -> int:
                          "with --write-threshold they are stored too")
     args = ap.parse_args(argv)
     cfg = build(Config, json.loads(Path(args.config).read_text())) if args.config else Config()
-    corpus = load_or_build(Path(cfg.data_dir) / f"corpus-{_corpus_key(cfg)}.npz")
+    corpus = load_corpus(cfg)
     held = corpus["held_out"]
     is_kw = np.isin(corpus["word"], cfg.vocabulary)
     rng = np.random.default_rng(args.seed)

@@ -25,8 +25,8 @@ from pipeline.config.loader import build
 from pipeline.engine import CpuOptions, Engine, EngineConfig
 from pipeline.kws.detector import KeywordSpotter
 from training.common import progress
-from training.kws.synth import all_voices, clip, load_or_build, synthesise, training_words
-from training.kws.train import Config, _corpus_key
+from training.kws.synth import all_voices, clip, synthesise, training_words
+from training.kws.train import Config, load_corpus
 
 CHUNK_WORDS = 40
 
@@ -72,7 +72,7 @@ def main(argv=None) -> int:
                                                  "naming the corpus whose words are not candidates")
     args = ap.parse_args(argv)
     cfg = build(Config, json.loads(Path(args.config).read_text()), "config") if args.config else Config()
-    corpus = load_or_build(Path(cfg.data_dir) / f"corpus-{_corpus_key(cfg)}.npz")
+    corpus = load_corpus(cfg)
     rng = np.random.default_rng(args.seed)
     words = candidates(cfg, corpus)
     if args.limit:

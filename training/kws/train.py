@@ -150,11 +150,17 @@ def utterance_accuracy(logits: np.ndarray, targets: np.ndarray, names: list[str]
             "confusion": confusion_matrix(true, pred, len(names))}
 
 
+def load_corpus(cfg: Config) -> dict:
+    """The synthesised corpus of a config: read from its cache, or built exactly as training builds it
+    (the benchmark and the miner call this too, so a missing cache is rebuilt, not a TypeError)."""
+    return load_or_build(Path(cfg.data_dir) / f"corpus-{_corpus_key(cfg)}.npz",
+                         vocabulary=tuple(spoken(cfg)), per_word_voice=cfg.per_word_voice,
+                         n_fillers=cfg.fillers, filler_per_word=cfg.filler_voices, seed=cfg.seed,
+                         confusables=cfg.confusables, extra_fillers=_hard_negatives(cfg))
+
+
 def build_data(cfg: Config):
-    corpus = load_or_build(Path(cfg.data_dir) / f"corpus-{_corpus_key(cfg)}.npz",
-                           vocabulary=tuple(spoken(cfg)), per_word_voice=cfg.per_word_voice,
-                           n_fillers=cfg.fillers, filler_per_word=cfg.filler_voices, seed=cfg.seed,
-                           confusables=cfg.confusables, extra_fillers=_hard_negatives(cfg))
+    corpus = load_corpus(cfg)
     held = corpus["held_out"]
     mix = Mix(seq_s=cfg.seq_s, label_span=cfg.label_span, p_second=cfg.p_second, p_clean=cfg.p_clean,
               max_phrase=cfg.max_phrase, p_step=cfg.p_step)
