@@ -195,8 +195,11 @@ class Demo:
     def _set_ocr(self, enabled: bool) -> None:
         self.state.ocr_enabled = enabled
         self.video.stages = [s for s in self.all_stages if enabled or s.config.type != "ocr"]
+        ocr = self.stage("ocr")
         if not enabled:
             self.state.texts = []
+            if ocr is not None:  # lines read before OCR went off must not reappear when it comes back
+                ocr.stabiliser.reset()
 
     def handle_key(self, key: int) -> None:
         if key in (KEY_QUIT, KEY_ESC):

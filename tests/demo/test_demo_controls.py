@@ -62,6 +62,8 @@ def test_keys_enrol_toggle_ocr_pause_and_quit(tmp_path, no_display):
         demo.handle_key(KEY_OCR)
         assert demo.state.ocr_enabled is not ocr_before
         assert all(s.config.type != "ocr" for s in demo.video.stages) or demo.state.ocr_enabled
+        if not demo.state.ocr_enabled and demo.stage("ocr") is not None:
+            assert not demo.stage("ocr").stabiliser.history  # switched off: nothing carried over to its return
         report_stages = set(demo.video.step(1.0).stage_ms)
         assert "ocr" not in report_stages and "face" in report_stages
 
