@@ -9,6 +9,7 @@ The embedding ships as static int8 QDQ when its cosine with fp32 stays >= 0.99.
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 import zipfile
@@ -155,8 +156,26 @@ def export_embedding(out: Path, detector_paths: list[Path]) -> dict:
                                                                     "measured cosine 0.989 to fp32 on an AVX2-only CPU "
                                                                     "model (qemu -cpu Haswell) against 0.9997 with VNNI; "
                                                                     "with 7-bit weights 0.99925 on both.",
-                                                    "Alignment template": template_info})
+                                                    "Alignment template": template_info,
+                                                    **_real_identity_section()})
     return {"parity": parity, "int8_cosine": int8_cos, "latency": latency["latency"]}
+
+
+IDENTITY_RESULTS = Path(__file__).parent / "results" / "liveness_bench.json"
+
+
+def _real_identity_section() -> dict:
+    """Identity on real people next to the chip figures above: measured by `python -m export.liveness_bench`
+    (export/liveness_identity.py), tuned on some persons and reported on persons never tuned on."""
+    if not IDENTITY_RESULTS.is_file():
+        return {}
+    identity = json.loads(IDENTITY_RESULTS.read_text())["identity"]
+    keep = ("far_single_frame", "frr_single_frame", "frr_3_of_5", "genuine_probes", "impostor_probes")
+    return {"Identity on real people (different photos and clips; threshold chosen on tune persons, figures "
+            "on held-out persons; `python -m export.liveness_bench`, split in export/liveness_data.py)": {
+                "threshold": identity["chosen_on_tune"], "rule": identity["rule"],
+                "tune": {k: identity["tune"][k] for k in keep},
+                "held_out": {k: identity["held_out"][k] for k in keep}}}
 
 
 def _chip_tensor(chip_rgb: np.ndarray, weights: dict) -> np.ndarray:
