@@ -3,8 +3,11 @@
 A pipeline is stuck when one stage has been running longer than ``stall_s``,
 when its loop has not turned for ``stall_s`` (the runner stamps
 ``last_progress`` every turn, even when the source had nothing), or when its
-thread died on a bug while its source was not finished. Stuck withholds the
-systemd watchdog, so a hung process is restarted.
+thread died on a bug while its source was not finished. A supervised runner
+restarts a thread that died on a bug with back-off: while it waits it is not
+stuck; once it has died more often than its restart policy allows it is given up,
+its thread ends, and it is stuck. Stuck withholds the systemd watchdog, so a
+hung process (or one whose pipeline keeps dying) is restarted by systemd.
 
 A pipeline is failed when it stopped on a ``PerceiveError``: its file source
 cannot be opened or read (the source's ``error``), or a stage named bad input.
@@ -51,7 +54,11 @@ def pipeline_problem(runner: PipelineRunner, stall_s: float, now: float | None =
     if not runner.running and (runner.source.finished.is_set() or failure(runner) is not None):
         return None
     if not runner.running:
-        return f"pipeline {name}: thread stopped ({runner.counters.get('crashes', 0)} crashes)"
+        restarts = runner.counters.get("restarts", 0)
+        given_up = f", {restarts} restarts, given up" if restarts else ""
+        return f"pipeline {name}: thread stopped ({runner.counters.get('crashes', 0)} crashes{given_up})"
+    if getattr(runner, "restarting", False):   # a bounded back-off; a pipeline that keeps dying is given up
+        return None
     busy_since = runner.busy_since
     if busy_since is not None and now - busy_since > stall_s:
         return f"pipeline {name}: stage {runner.current_stage} busy for {now - busy_since:.1f} s"
@@ -81,10 +88,11 @@ def summarise(runners: list[PipelineRunner], problems: list[str], failed: list[s
     done = len(stopped) - sum(1 for r in stopped if failure(r) is not None)
     processed = sum(r.counters.get("processed", 0) for r in runners)
     reconnects = sum(int(r.source.counters.get("reconnects", 0)) for r in runners)
+    restarts = sum(r.counters.get("restarts", 0) for r in runners)
     states = [f"{done} finished"] if done else []
     states += [f"{len(failed)} failed"] if failed else []
     parts = [f"{len(runners)} pipelines" + (f" ({', '.join(states)})" if states else ""),
-             f"{processed} items", f"{reconnects} reconnects"]
+             f"{processed} items", f"{reconnects} reconnects"] + ([f"{restarts} restarts"] if restarts else [])
     status = ", ".join(parts)
     if failed:
         more = f" (+{len(failed) - 1} more)" if len(failed) > 1 else ""

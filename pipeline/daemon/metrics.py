@@ -31,6 +31,8 @@ _PIPELINE_COUNTERS = [
     ("budget_misses", "Items whose capture-to-decision latency missed the pipeline budget.", "budget_misses"),
     ("crashes", "Pipeline threads that stopped on an error: a bug, or bad input such as a file source "
                 "that cannot be read (then perceive_pipeline_failed is 1).", "crashes"),
+    ("restarts", "Pipeline threads restarted with back-off after dying on a bug; one that keeps dying is "
+                 "given up (perceive_healthy 0, the watchdog is withheld).", "restarts"),
 ]
 _SOURCE_COUNTERS = [
     ("source_reconnects", "Times the source failed and was reopened with back-off.", "reconnects"),

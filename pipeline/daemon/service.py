@@ -2,8 +2,10 @@
 
 Lifecycle: load and validate the config -> open the event sinks and the
 metrics endpoint -> build every pipeline (models load and warm up here) ->
-start them -> READY=1. Then the main thread pings WATCHDOG=1 only while every
-pipeline makes progress, refreshes STATUS=, and handles signals: SIGTERM or
+start them -> READY=1. A pipeline thread that dies on a bug is restarted with
+back-off (``pipeline.runtime.restart``); one that keeps dying is given up. The
+main thread pings WATCHDOG=1 only while every pipeline makes progress (a given-up
+pipeline does not), refreshes STATUS=, and handles signals: SIGTERM or
 SIGINT stop within ``stop_timeout_s``; SIGHUP reloads, and a new config that
 fails to load or build is rejected with its reason while the old one runs on.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import gc
 import logging
 import signal
@@ -25,26 +28,13 @@ from pipeline.daemon import health
 from pipeline.daemon.config import DaemonConfig
 from pipeline.daemon.notify import Notifier, watchdog_interval_s
 from pipeline.errors import ConfigError
-from pipeline.runtime.runner import ItemReport, PipelineRunner
+from pipeline.runtime.restart import RestartPolicy
+from pipeline.runtime.runner import PipelineRunner
 from pipeline.runtime.stage import Event, StageEnv
 
 log = logging.getLogger("perceive.daemon")
 
 TICK_S = 0.1  # how often the main thread looks at signals and timers
-
-
-class ObservedRunner(PipelineRunner):
-    """A runner that also hands each item's timings to the metrics histograms."""
-
-    def __init__(self, *args, observe: Callable[[str, ItemReport], None] | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._observe = observe
-
-    def _run_stages(self, item, age_ms):
-        report = super()._run_stages(item, age_ms)
-        if self._observe is not None:
-            self._observe(self.config.name, report)
-        return report
 
 
 def release_memory() -> None:
@@ -77,6 +67,8 @@ def stop_all(runners: list[PipelineRunner], timeout: float) -> list[str]:
 
 
 class Daemon:
+    restart_policy = RestartPolicy()   # how a pipeline thread that died on a bug is restarted
+
     def __init__(self, config_path: str, overrides: list[str] | tuple = ()):
         self.config_path = config_path
         self.overrides = list(overrides)
@@ -97,16 +89,19 @@ class Daemon:
             self.mqtt.publish(event)
 
     def _build_runners(self, config: Config) -> list[PipelineRunner]:
-        observe = self.metrics.observe if self.metrics is not None else None
         runners = []
         try:
             for p in config.pipelines:
                 if p.enabled:
-                    env = StageEnv(config.engine, config.models.dirs, emit_fn=self._emit)
-                    runners.append(ObservedRunner(p, env, observe=observe))
+                    runner = PipelineRunner(p, StageEnv(config.engine, config.models.dirs),
+                                            restart=self.restart_policy)
+                    runner.on_event(self._emit)
+                    if self.metrics is not None:   # each item's timings into the latency histograms
+                        runner.on_report(functools.partial(self.metrics.observe, p.name))
+                    runners.append(runner)
         except BaseException:
             for r in runners:  # models already loaded for a config that will not run
-                for stage in r.stages:
+                for stage in r.all_stages:
                     stage.close()
             raise
         for r in runners:
@@ -225,7 +220,7 @@ class Daemon:
             return False
         if self._stop.is_set():  # SIGTERM came while the new models loaded: stop now, start nothing
             for r in runners:
-                for stage in r.stages:
+                for stage in r.all_stages:
                     stage.close()
             return False
         old, self.runners = self.runners, []

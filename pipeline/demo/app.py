@@ -129,12 +129,12 @@ class Demo:
         self.events = EventLog(self.out / "events.jsonl" if self.out else None)
         self.env_config = EngineConfig(cpu=CpuOptions(intra_op_threads=opts.threads))
         self.unavailable: dict[str, str] = {}
+        self._envs: dict[str, StageEnv] = {}
         self.video, self.video_tap = self._video_pipeline()
         self.audio, self.audio_tap = self._audio_pipeline()
         notes = [f"{k}: unavailable" for k in self.unavailable]
         notes += [LIVENESS_OFF_NOTE] if self.inputs.sample else []
         self.state = OverlayState(ocr_enabled=opts.ocr, hud=Hud(notes=notes))
-        self.all_stages = list(self.video.stages)
         self._set_ocr(opts.ocr)
         self.frames = 0
         self._last_frame_at: float | None = None
@@ -144,7 +144,10 @@ class Demo:
 
     # -- building --------------------------------------------------------
     def _env(self, name: str) -> StageEnv:
-        return StageEnv(self.env_config, emit_fn=self.events.emit, pipeline=name)
+        """One environment per pipeline, shared by its stages and its runner (whose hooks see the events)."""
+        if name not in self._envs:
+            self._envs[name] = StageEnv(self.env_config, pipeline=name)
+        return self._envs[name]
 
     def _video_pipeline(self):
         # The bundled sample media are photos: with liveness they would (rightly) never unlock, so the
@@ -157,6 +160,7 @@ class Demo:
         source = VideoConfig(type="video", uri=self.inputs.video_uri, pace=self.pace, loop=self.opts.loop,
                              reconnect_initial_s=STEP_TIMEOUT_S, reconnect_max_s=1.0)
         runner, tap = make_runner("video", source, stages, self._env("video"))
+        runner.on_event(self.events.emit)
         self.events.taps["video"] = tap
         return runner, tap
 
@@ -175,6 +179,7 @@ class Demo:
         if source is None:
             return None, None
         runner, tap = make_runner("audio", source, stages, self._env("audio"))
+        runner.on_event(self.events.emit)
         self.events.taps["audio"] = tap
         return runner, tap
 
@@ -194,12 +199,11 @@ class Demo:
     # -- keys --------------------------------------------------------------
     def _set_ocr(self, enabled: bool) -> None:
         self.state.ocr_enabled = enabled
-        self.video.stages = [s for s in self.all_stages if enabled or s.config.type != "ocr"]
         ocr = self.stage("ocr")
+        if ocr is not None:  # switched off, the runner resets it: lines read before do not reappear
+            self.video.set_stage_enabled(ocr.name, enabled)
         if not enabled:
             self.state.texts = []
-            if ocr is not None:  # lines read before OCR went off must not reappear when it comes back
-                ocr.stabiliser.reset()
 
     def handle_key(self, key: int) -> None:
         if key in (KEY_QUIT, KEY_ESC):
@@ -216,7 +220,7 @@ class Demo:
             self.state.hud.notes = [n for n in self.state.hud.notes if not n.startswith("enrol")] + [message[:40]]
 
     def stage(self, stage_type: str):
-        return next((s for s in self.all_stages if s.config.type == stage_type), None)
+        return next((s for s in self.video.all_stages if s.config.type == stage_type), None)
 
     # -- per frame -----------------------------------------------------------
     def _update(self, report) -> None:

@@ -8,6 +8,12 @@ budget policy decides what happens after a miss:
   ``recover_after`` items in a row meet the budget;
 - ``downscale``: after a miss frames are shrunk by ``downscale`` per miss (down
   to ``min_scale``), and grown back one step per ``recover_after`` good items.
+
+Hooks, the public way to watch and steer a runner (the daemon and the demo use nothing else):
+``on_event`` (every event its stages emit), ``on_report`` (every processed item's timings and
+results), ``enable_stage`` / ``disable_stage`` (a stage switched off is skipped from the next item
+on and its carried-over state is reset). A runner given a ``RestartPolicy`` restarts its thread
+with back-off when a stage or source dies on a bug (``pipeline.runtime.restart``).
 """
 from __future__ import annotations
 
@@ -16,13 +22,14 @@ import threading
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Callable, Literal
 
 import cv2
 
 from pipeline.config.loader import option
 from pipeline.errors import PerceiveError
-from pipeline.runtime.stage import StageConfig, StageEnv, StageResult, build_stage
+from pipeline.runtime.restart import RestartPolicy, RestartTracker
+from pipeline.runtime.stage import Event, Stage, StageConfig, StageEnv, StageResult, build_stage
 from pipeline.sources.base import Item, Source, SourceConfig, open_source
 from pipeline.stats import LatencyStats
 
@@ -90,13 +97,20 @@ class PolicyState:
 
 class PipelineRunner:
     def __init__(self, config: PipelineConfig, env: StageEnv, source: Source | None = None,
-                 stages: list | None = None, keep_reports: int = 1000):
+                 stages: list | None = None, keep_reports: int = 1000, restart: RestartPolicy | None = None):
         self.config = config
         self.env = env
         self.env.pipeline = config.name
         self.env.source = config.source
+        # Events of the stages go through the runner's hooks; an emit_fn given in the env is the first.
+        self._event_hooks: list[Callable[[Event], None]] = [env.emit_fn] if env.emit_fn is not None else []
+        self._report_hooks: list[Callable[[ItemReport], None]] = []
+        env.emit_fn = self._emit_event
         self.source = source or open_source(config.source, config.name)
         self.stages = stages if stages is not None else [build_stage(s, env) for s in config.stages]
+        # ``stages``: the enabled ones, in order (what each item runs through); ``all_stages``: every one.
+        self.all_stages: list[Stage] = list(self.stages)
+        self._resets_due: list[Stage] = []   # switched off from another thread: reset on the pipeline's
         self.stage_stats = {s.name: LatencyStats(s.config.budget_ms or None) for s in self.stages}
         self.e2e = LatencyStats(config.budget_ms or None)
         self.counters: Counter[str] = Counter()
@@ -109,6 +123,9 @@ class PipelineRunner:
         self.error: Exception | None = None    # what stopped the run on its thread, if anything
         self._caller_reraises = False
         self._thread: threading.Thread | None = None
+        self.restart = restart               # None: a thread that dies stays dead (commands, the demo)
+        self.restarting = False              # True while waiting out a restart back-off
+        self.gave_up = False                 # died more often than the restart policy allows
 
     def step(self, timeout: float = 0.5) -> ItemReport | None:
         """Take one item and run it through every stage (or drop it by policy)."""
@@ -135,6 +152,8 @@ class PipelineRunner:
         return self._run_stages(item, age_ms)
 
     def _run_stages(self, item: Item, age_ms: float) -> ItemReport:
+        if self._resets_due:
+            self._apply_resets()
         results: dict[str, StageResult] = {}
         stage_ms = {}
         for stage in self.stages:
@@ -153,12 +172,66 @@ class PipelineRunner:
         self.last_progress = time.monotonic()
         report = ItemReport(item.seq, age_ms, e2e_ms, stage_ms, results)
         self.reports.append(report)
+        for hook in self._report_hooks:
+            hook(report)
         return report
 
+    # -- hooks ---------------------------------------------------------------
+    def on_event(self, callback: Callable[[Event], None]) -> Callable[[Event], None]:
+        """Call ``callback(event)`` for every event this pipeline's stages emit (on the emitting thread)."""
+        self._event_hooks.append(callback)
+        return callback
+
+    def on_report(self, callback: Callable[[ItemReport], None]) -> Callable[[ItemReport], None]:
+        """Call ``callback(report)`` after every processed item, on the pipeline's thread: keep it short,
+        it is part of the item's time. An exception in it is the pipeline's own."""
+        self._report_hooks.append(callback)
+        return callback
+
+    def _emit_event(self, event: Event) -> None:
+        for hook in self._event_hooks:
+            hook(event)
+
+    def stage_enabled(self, name: str) -> bool:
+        return any(s.name == name for s in self.stages)
+
+    def enable_stage(self, name: str) -> None:
+        self.set_stage_enabled(name, True)
+
+    def disable_stage(self, name: str) -> None:
+        self.set_stage_enabled(name, False)
+
+    def set_stage_enabled(self, name: str, enabled: bool) -> None:
+        """Run the stage ``name`` from the next item on, or skip it. Switching a stage off resets what
+        it carries from item to item (``Stage.reset``), so nothing stale comes back when it returns:
+        at once when called on the pipeline's thread or while no thread runs (the demo's key), else
+        on the pipeline's thread before its next item."""
+        stage = next((s for s in self.all_stages if s.name == name), None)
+        if stage is None:
+            raise KeyError(f"pipeline {self.config.name}: no stage named {name!r} "
+                           f"(stages: {', '.join(s.name for s in self.all_stages)})")
+        was_enabled = stage in self.stages
+        # A new list, never mutated in place: the pipeline's thread may be iterating the old one.
+        self.stages = [s for s in self.all_stages if (enabled if s is stage else s in self.stages)]
+        if was_enabled and not enabled:
+            if self.running and threading.current_thread() is not self._thread:
+                self._resets_due = self._resets_due + [stage]
+            else:
+                stage.reset()
+
+    def _apply_resets(self) -> None:
+        due, self._resets_due = self._resets_due, []
+        for stage in due:
+            stage.reset()
+
+    # -- running -------------------------------------------------------------
     def run(self, max_items: int | None = None) -> None:
         """Process until the source finishes, ``stop()`` is called, or ``max_items`` are done."""
         if not self.source.alive:
             self.source.start()
+        self._loop(max_items)
+
+    def _loop(self, max_items: int | None = None) -> None:
         while not self._stop.is_set():
             self.step()
             if max_items is not None and self.counters["processed"] >= max_items:
@@ -183,24 +256,62 @@ class PipelineRunner:
         return self
 
     def _guarded_run(self) -> None:
-        try:
-            self.run()
-        except Exception as exc:  # keeps other pipelines alive; the daemon's watchdog sees no progress
-            self.error = exc
-            self.counters["crashes"] += 1
-            if self._caller_reraises:
+        tracker = RestartTracker(self.restart) if self.restart is not None and not self._caller_reraises else None
+        body = self.run
+        while True:
+            try:
+                body()
                 return
-            if isinstance(exc, PerceiveError):  # a file that cannot be read: what to fix, not where
-                log.error("pipeline %s stopped: %s", self.config.name, exc)
-            else:  # a bug: keep the traceback
-                log.exception("pipeline %s stopped on an error", self.config.name)
+            except Exception as exc:  # keeps other pipelines alive; the daemon's watchdog sees no progress
+                self.counters["crashes"] += 1
+                self.busy_since, self.current_stage = None, ""
+                if self._caller_reraises or isinstance(exc, PerceiveError) or tracker is None:
+                    self._stopped_on(exc)
+                    return
+                if not self._restart_after(exc, tracker):
+                    return
+                body = self._loop   # the source runs on: a file that ended cleanly is not replayed
+
+    def _stopped_on(self, exc: Exception) -> None:
+        self.error = exc
+        if self._caller_reraises:
+            return
+        if isinstance(exc, PerceiveError):  # a file that cannot be read: what to fix, not where
+            log.error("pipeline %s stopped: %s", self.config.name, exc)
+        else:  # a bug: keep the traceback
+            log.exception("pipeline %s stopped on an error", self.config.name, exc_info=exc)
+
+    def _restart_after(self, exc: Exception, tracker: RestartTracker) -> bool:
+        """Wait out the back-off and reset the stages; False when the policy gives up or stop() came."""
+        name = self.config.name
+        delay = tracker.next_delay()
+        if delay is None:
+            self.error, self.gave_up = exc, True
+            log.error("pipeline %s died again (%d restarts in the last %.0f s); not restarted: the "
+                      "watchdog is withheld", name, tracker.recent, self.restart.window_s, exc_info=exc)
+            return False
+        self.counters["restarts"] += 1
+        log.error("pipeline %s died on an error; restart %d in %.1f s", name, self.counters["restarts"], delay,
+                  exc_info=exc)
+        self.restarting = True
+        try:
+            sleep = self.restart.sleep or self._stop.wait
+            sleep(delay)
+        finally:
+            self.restarting = False
+        if self._stop.is_set():
+            return False
+        for stage in self.all_stages:   # what a stage carried over may be what broke it
+            stage.reset()
+        self.last_progress = time.monotonic()
+        return True
 
     def stop(self, timeout: float = 2.0) -> None:
         self._stop.set()
         self.source.stop(timeout)
         if self._thread is not None:
             self._thread.join(timeout)
-        for stage in self.stages:
+        for stage in self.all_stages:
             stage.close()
 
     @property

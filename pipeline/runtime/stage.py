@@ -109,6 +109,10 @@ class Stage:
         """The models this stage runs (for metrics: provider per model)."""
         return []
 
+    def reset(self) -> None:
+        """Forget what was carried over from earlier items (a stabiliser's history, a k-of-n window).
+        The runner calls it when the stage is switched off and before a restarted thread runs again."""
+
     def close(self) -> None:
         pass
 

@@ -57,5 +57,9 @@ class OcrStage(Stage):
         self._last = texts
         return OcrStageResult(lines=lines, detect_ms=out.detect_ms, recognise_ms=out.recognise_ms)
 
+    def reset(self) -> None:
+        """Lines read before the stage was switched off must not reappear when it comes back."""
+        self.stabiliser.reset()
+
     def engines(self):
         return [self.det, self.rec]
