@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import json
 
-
 from pipeline.cli.run import int_between, seconds
+from pipeline.config.engine import MAX_THREADS  # the light [engine] section: no onnxruntime to build the parser
 
 MIN_FACE_PIXELS = 12     # the detector's smallest window: a smaller --min-face finds nothing more
 MAX_FACE_PIXELS = 4096   # larger than any frame the demo shows
-MAX_THREADS = 256        # pipeline.engine.MAX_THREADS, without importing onnxruntime to build the parser
 
 
 def register(sub) -> None:

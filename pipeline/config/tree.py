@@ -1,20 +1,25 @@
 """The whole config tree, loaded from TOML with ``--set a.b=c`` overrides.
 
-It sits beside ``pipeline.assembly`` at the top of the library (it holds every section, and a
-pipeline table may name any source or stage type); only the apps import it.
+Every section comes from a light module (``pipeline.config.engine``, ``pipeline.runtime.config``,
+``pipeline.daemon.config``: dataclasses, no runtime library), and the overrides from
+``pipeline.config.overrides``. Its one heavy import is ``pipeline.assembly``, for registration only:
+a pipeline table may name any source or stage type, so every type must be registered before a
+config is built. That keeps it beside the assembly at the top of the library; only the apps import
+it (``tests/foundation/test_import_layers.py`` holds it to these imports).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pipeline.config import toml
+from pipeline.config.engine import EngineConfig
 from pipeline.config.loader import build, option
+from pipeline.config.overrides import apply_override, parse_value  # noqa: F401  (part of this module's API)
 from pipeline.daemon.config import DaemonConfig
-from pipeline.engine import EngineConfig
 from pipeline.errors import ConfigError
-from pipeline.runtime.runner import PipelineConfig
+from pipeline.runtime.config import PipelineConfig
 from pipeline import assembly  # noqa: F401  (every source and stage type a config may name is registered)
 
 
@@ -40,37 +45,6 @@ class Config:
         names = [p.name for p in self.pipelines]
         dupes = {n for n in names if names.count(n) > 1}
         return f"pipelines: duplicate name {sorted(dupes)[0]!r}" if dupes else None
-
-
-def parse_value(text: str) -> Any:
-    """A --set value as TOML (numbers, booleans, lists, quoted strings); bare words stay strings."""
-    return toml.parse_value(text, "--set")
-
-
-def apply_override(data: dict, assignment: str) -> None:
-    """Apply ``a.b.c=value`` (list items by index: ``pipelines.0.budget_ms=50``)."""
-    if "=" not in assignment:
-        raise ConfigError(f"--set {assignment!r}: expected key=value")
-    key, text = assignment.split("=", 1)
-    parts = key.strip().split(".")
-    node: Any = data
-    for i, part in enumerate(parts[:-1]):
-        where = ".".join(parts[: i + 1])
-        if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
-                raise ConfigError(f"--set {key}: '{where}' is not an index of a list of {len(node)}")
-            node = node[int(part)]
-        else:
-            node = node.setdefault(part, {})
-        if not isinstance(node, (dict, list)):
-            raise ConfigError(f"--set {key}: '{where}' is a value, not a table")
-    last = parts[-1]
-    if isinstance(node, list):
-        if not last.isdigit() or int(last) >= len(node):
-            raise ConfigError(f"--set {key}: '{last}' is not an index of a list of {len(node)}")
-        node[int(last)] = toml.parse_value(text, f"--set {key}")
-    else:
-        node[last] = toml.parse_value(text, f"--set {key}")
 
 
 def read_toml(path: str | Path) -> dict:

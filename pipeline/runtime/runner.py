@@ -22,37 +22,18 @@ import threading
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from typing import Callable, Literal
+from typing import Callable
 
 import cv2
 
-from pipeline.config.loader import option
 from pipeline.errors import PerceiveError
+from pipeline.runtime.config import BudgetPolicy, PipelineConfig  # noqa: F401  (defined light, for the config tree)
 from pipeline.runtime.restart import RestartPolicy, RestartTracker
-from pipeline.runtime.stage import Event, Stage, StageConfig, StageEnv, StageResult, build_stage
-from pipeline.sources.base import Item, Source, SourceConfig, open_source
+from pipeline.runtime.stage import Event, Stage, StageEnv, StageResult, build_stage
+from pipeline.sources.base import Item, Source, open_source
 from pipeline.stats import LatencyStats
 
 log = logging.getLogger("perceive.runner")
-
-
-@dataclass(kw_only=True)
-class BudgetPolicy:
-    policy: Literal["drop", "every_nth", "downscale"] = option("drop", "What to do after a budget miss.")
-    every_nth: int = option(2, "every_nth: process one item in N while over budget.", at_least=1)
-    downscale: float = option(0.75, "downscale: frame scale factor applied per miss.", above=0, at_most=1)
-    min_scale: float = option(0.25, "downscale: the smallest scale used.", above=0, at_most=1)
-    recover_after: int = option(30, "Items in a row within budget before the policy relaxes.", at_least=1)
-
-
-@dataclass(kw_only=True)
-class PipelineConfig:
-    name: str = option(doc="Pipeline name, used in logs, metrics and events.")
-    source: SourceConfig = option(doc="Where items come from (a table with a 'type').")
-    stages: list[StageConfig] = option(factory=list, doc="Stages run in order on every item.")
-    budget_ms: float = option(0.0, "End-to-end budget from capture to decision; 0 means none.", at_least=0)
-    budget: BudgetPolicy = option(factory=BudgetPolicy, doc="Policy applied when the budget is missed.")
-    enabled: bool = option(True, "Run this pipeline.")
 
 
 @dataclass

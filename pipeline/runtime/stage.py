@@ -12,23 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from pipeline.config.loader import Registry, Tagged, option
 from pipeline.engine import Engine, EngineConfig
+from pipeline.runtime.config import STAGES, StageConfig  # noqa: F401  (the registry and table, defined light)
 from pipeline.errors import ModelError
 from pipeline.sources.base import Item
 
 log = logging.getLogger("perceive.stage")
 
-STAGES = Registry("stage")
 SHIPPED_MODELS = Path(__file__).resolve().parent.parent / "models"
-
-
-@dataclass(kw_only=True)
-class StageConfig(Tagged):
-    registry = STAGES
-    type: str = option("", "Stage type.")
-    name: str = option("", "Name in metrics and logs; defaults to the type.")
-    budget_ms: float = option(0.0, "Latency budget of this stage per item; 0 means none.", at_least=0)
 
 
 @dataclass

@@ -10,11 +10,14 @@ package's ``__init__`` may import its own members without that being a loop.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+SUBPROCESS_TIMEOUT_S = 60
 
 # Bottom to top. A module may import its own layer and the layers below it, never one above.
 # Prefixes match a module and everything under it ("pipeline.sources" holds pipeline.sources.*);
@@ -23,17 +26,27 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("pipeline", "pipeline.errors", "pipeline.contract", "pipeline.config", "pipeline.config.loader",
               "pipeline.config.toml", "pipeline.ringbuffer", "pipeline.stats", "pipeline.sysinfo",
               "pipeline.preprocess", "pipeline.sources", "pipeline.engine",
-              # the [daemon] section of the config tree: dataclasses over config.loader, read by config.tree
-              "pipeline.daemon.config")),
+              # the sections of the config tree, dataclasses over config.loader read by config.tree:
+              # [daemon], and the pipeline and stage tables with the stage registry ([engine] is
+              # pipeline.config.engine, --set overrides pipeline.config.overrides)
+              "pipeline.daemon.config", "pipeline.runtime.config")),
     ("runtime", ("pipeline.runtime",)),
     ("skills and stages", ("pipeline.stages", "pipeline.face", "pipeline.kws", "pipeline.ocr", "pipeline.sensing")),
     # The one place that imports every source and stage module (so they register), and the whole
-    # config tree, which imports it because a pipeline table may name any type.
+    # config tree, which imports it (and nothing else above the base) because a pipeline table may
+    # name any type.
     ("assembly", ("pipeline.assembly", "pipeline.config.tree")),
     ("apps", ("pipeline.daemon", "pipeline.demo", "pipeline.bench", "pipeline.cli")),
 ]
 
 FORBIDDEN_EVERYWHERE = ("torch", "training", "export")  # the runtime installs without PyTorch
+CONFIG_TREE = "pipeline.config.tree"
+REGISTRATION = "pipeline.assembly"   # the config tree's one import above the base layer
+# The config sections and the overrides: loading a config reads them without any runtime library.
+LIGHT_CONFIG_MODULES = ("pipeline.config.engine", "pipeline.config.overrides", "pipeline.daemon.config",
+                        "pipeline.runtime.config")
+HEAVY = ("onnxruntime", "cv2", "sounddevice", "pipeline.engine", "pipeline.runtime.runner", "pipeline.runtime.stage",
+         "pipeline.assembly")
 ONNXRUNTIME_ONLY_IN = "pipeline.engine"                 # the one engine module
 
 # Import cycles that are allowed, each with the reason. Empty: every loop issue 18 named is gone.
@@ -165,6 +178,21 @@ def forbidden_imports(graph: dict[str, set[str]]) -> list[str]:
     return problems
 
 
+def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    """Every name ``start`` imports, directly or through the package's own modules."""
+    seen, todo = set(), [start]
+    while todo:
+        for name in graph.get(todo.pop(), ()):
+            if name not in seen:
+                seen.add(name)
+                todo.append(name)
+    return seen
+
+
+def heavy_imports(graph: dict[str, set[str]], module: str) -> list[str]:
+    return sorted(n for n in reachable(graph, module) if n.split(".")[0] in HEAVY or n in HEAVY)
+
+
 @pytest.fixture(scope="module")
 def graph():
     return import_graph(PACKAGE_ROOT)
@@ -181,6 +209,28 @@ def test_no_torch_training_or_export_and_onnxruntime_only_in_the_engine(graph):
 
 def test_no_module_imports_a_higher_layer(graph):
     assert upward_imports(graph) == []
+
+
+def test_the_config_tree_reads_light_sections_and_imports_the_assembly_only_to_register(graph):
+    """config.tree once imported the runner and the engine for its types; now only the base layer and
+    the assembly (registration), so a section type moving back into a runtime module fails here."""
+    above_base = sorted(n for n in graph[CONFIG_TREE] & graph.keys() if layer_of(n) != 0)
+    assert above_base == [REGISTRATION]
+    assert set(LIGHT_CONFIG_MODULES) <= graph[CONFIG_TREE]
+
+
+def test_importing_the_config_sections_loads_no_runtime_library():
+    """The same at run time, package __init__ files included: a fresh interpreter imports the sections."""
+    code = (f"import sys\nimport {', '.join(LIGHT_CONFIG_MODULES)}\n"
+            f"print(sorted(m for m in sys.modules if m in {list(HEAVY)!r}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=PACKAGE_ROOT, timeout=SUBPROCESS_TIMEOUT_S)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("module", LIGHT_CONFIG_MODULES)
+def test_config_sections_load_no_runtime_library(graph, module):
+    assert heavy_imports(graph, module) == []
 
 
 def test_every_import_inside_the_package_names_a_module_that_exists(graph):
@@ -215,3 +265,5 @@ def test_the_checks_catch_what_they_are_for(tmp_path):
                                        "fake.high imports torch"]
     assert sorted(sorted(c) for c in strongly_connected(fake)) == [["fake.a", "fake.b"],
                                                                    ["fake.high", "fake.low"]]
+    assert heavy_imports(fake, "fake.b") == []                    # b -> a -> importlib only
+    assert heavy_imports(fake, "fake.low") == ["onnxruntime"]     # low -> high -> onnxruntime
