@@ -251,7 +251,10 @@ class PipelineRunner:
                     return
                 if not self._restart_after(exc, tracker):
                     return
-                body = self._loop   # the source runs on: a file that ended cleanly is not replayed
+                # The source runs on (a file that ended cleanly is not replayed), unless it was the
+                # source that died on a bug: then it is started again with the pipeline.
+                source_error = getattr(self.source, "error", None)
+                body = self.run if source_error is not None and self.source.finished.is_set() else self._loop
 
     def _stopped_on(self, exc: Exception) -> None:
         self.error = exc

@@ -102,6 +102,36 @@ def test_a_pipeline_that_dies_once_is_restarted_and_runs_on():
     assert health.check([runner], stall_s=5.0).ok   # ended cleanly: done, not stuck
 
 
+class BuggySource(ListSource):
+    """Its first reader dies on a bug after two items (the error is raised by get(), as Source does)."""
+
+    def __init__(self, count: int):
+        super().__init__(count)
+        self.starts = 0
+
+    def start(self):
+        self.starts += 1
+        self.finished.clear()
+        self.error = None
+        return super().start()
+
+    def get(self, timeout: float = 0.5):
+        if self.starts == 1 and self._seq == 2:
+            self.error, self.alive = KeyError("a reader bug"), False
+            self.finished.set()
+            raise self.error
+        return super().get(timeout)
+
+
+def test_a_source_that_died_on_a_bug_is_started_again_with_the_pipeline():
+    source, stage = BuggySource(count=5), RecordingStage("s")
+    runner = make_runner([stage], source, restart=RestartPolicy(sleep=lambda s: False))
+    runner.start()
+    wait_until(lambda: not runner.running, "the source to end")
+    assert source.starts == 2 and runner.counters["restarts"] == 1 and runner.error is None
+    assert stage.seen == [1, 2, 3, 4, 5]
+
+
 def test_bad_input_is_not_restarted():
     stage = RecordingStage("reader", fail_on={2}, error=InputError("frame 2: not an image"))
     runner = make_runner([stage], ListSource(count=5), restart=RestartPolicy(sleep=lambda s: False))
