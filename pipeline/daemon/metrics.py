@@ -91,6 +91,12 @@ class PerceiveCollector:
         for r in runners:
             failed.add_metric([r.config.name], 0.0 if failure(r) is None else 1.0)
         yield failed
+        given_up = GaugeMetricFamily("perceive_pipeline_given_up", "1 when the pipeline thread kept dying on a bug "
+                                     "and is not restarted again (the watchdog is withheld: systemd restarts "
+                                     "the service).", labels=["pipeline"])
+        for r in runners:
+            given_up.add_metric([r.config.name], 1.0 if r.gave_up else 0.0)
+        yield given_up
         for name, (kind, help_text, value) in self._extra().items():
             family = CounterMetricFamily if kind == "counter" else GaugeMetricFamily
             yield family(f"perceive_{name}", help_text, value=value)

@@ -271,8 +271,8 @@ class PipelineRunner:
         delay = tracker.next_delay()
         if delay is None:
             self.error, self.gave_up = exc, True
-            log.error("pipeline %s died again (%d restarts in the last %.0f s); not restarted: the "
-                      "watchdog is withheld", name, tracker.recent, self.restart.window_s, exc_info=exc)
+            log.error("pipeline %s died again after %d restarts in %.0f s; not restarted, given up",
+                      name, tracker.recent, self.restart.window_s, exc_info=exc)
             return False
         self.counters["restarts"] += 1
         log.error("pipeline %s died on an error; restart %d in %.1f s", name, self.counters["restarts"], delay,

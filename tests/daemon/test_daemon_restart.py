@@ -120,6 +120,8 @@ def test_a_pipeline_that_keeps_dying_is_restarted_counted_then_given_up_and_the_
         assert series(text, 'perceive_pipeline_running{pipeline="ok"}') == 1   # the others serve on
         assert series(text, "perceive_healthy") == 0
         assert series(text, 'perceive_pipeline_failed{pipeline="boom"}') == 0   # a bug, not bad input
+        assert series(text, 'perceive_pipeline_given_up{pipeline="boom"}') == 1
+        assert series(text, 'perceive_pipeline_given_up{pipeline="ok"}') == 0
     finally:
         go_on.set()
         daemon._stop.set()
