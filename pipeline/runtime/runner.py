@@ -3,11 +3,17 @@
 Latency never accumulates: video sources keep only the newest frame, and the
 budget policy decides what happens after a miss:
 - ``drop``: an item already older than the pipeline budget when it is taken is
-  dropped unprocessed;
+  dropped unprocessed (a droppable stream only: audio and sensor blocks are
+  never dropped, their stages keep state across blocks; misses are counted);
 - ``every_nth``: after a miss only every Nth item is processed until
-  ``recover_after`` items in a row meet the budget;
+  ``recover_after`` items in a row meet the budget (droppable streams only);
 - ``downscale``: after a miss frames are shrunk by ``downscale`` per miss (down
-  to ``min_scale``), and grown back one step per ``recover_after`` good items.
+  to ``min_scale``), and grown back one step per ``recover_after`` good items
+  (resizable streams only).
+Config validation refuses a policy the source's stream (``StreamInfo``) cannot take.
+Ages and end-to-end latency count from ``Item.captured_at``: for audio and sensor
+blocks that is when their last sample was written into the source's ring buffer,
+so the time spent waiting there is included.
 """
 from __future__ import annotations
 
@@ -21,9 +27,9 @@ from typing import Literal
 import cv2
 
 from pipeline.config.loader import option
-from pipeline.errors import PerceiveError
+from pipeline.errors import ConfigError, PerceiveError
 from pipeline.runtime.stage import StageConfig, StageEnv, StageResult, build_stage
-from pipeline.sources.base import Item, Source, SourceConfig, open_source
+from pipeline.sources.base import Item, Source, SourceConfig, open_source, stream_of
 from pipeline.stats import LatencyStats
 
 log = logging.getLogger("perceive.runner")
@@ -38,6 +44,19 @@ class BudgetPolicy:
     recover_after: int = option(30, "Items in a row within budget before the policy relaxes.", at_least=1)
 
 
+def budget_problem(budget: BudgetPolicy, source: SourceConfig) -> str | None:
+    """Why ``budget`` makes no sense for the stream of ``source`` ("budget.policy: ..."), or None."""
+    stream = stream_of(source)
+    if budget.policy == "every_nth" and not stream.droppable:
+        return (f"budget.policy: 'every_nth' skips items, but the {stream.kind} stream of source '{source.type}' "
+                "cannot lose a block (its stages keep state from one block to the next); use policy = \"drop\", "
+                "which on such a stream counts misses and drops nothing")
+    if budget.policy == "downscale" and not stream.resizable:
+        return (f"budget.policy: 'downscale' shrinks images, but source '{source.type}' delivers a "
+                f"{stream.kind} stream, not images; use policy = \"drop\"")
+    return None
+
+
 @dataclass(kw_only=True)
 class PipelineConfig:
     name: str = option(doc="Pipeline name, used in logs, metrics and events.")
@@ -46,6 +65,9 @@ class PipelineConfig:
     budget_ms: float = option(0.0, "End-to-end budget from capture to decision; 0 means none.", at_least=0)
     budget: BudgetPolicy = option(factory=BudgetPolicy, doc="Policy applied when the budget is missed.")
     enabled: bool = option(True, "Run this pipeline.")
+
+    def check(self) -> str | None:
+        return budget_problem(self.budget, self.source)
 
 
 @dataclass
@@ -95,6 +117,10 @@ class PipelineRunner:
         self.env = env
         self.env.pipeline = config.name
         self.env.source = config.source
+        self.stream = stream_of(config.source)
+        problem = config.check()   # a config built in code skipped validation
+        if problem:
+            raise ConfigError(f"pipeline {config.name}: {problem}")
         self.source = source or open_source(config.source, config.name)
         self.stages = stages if stages is not None else [build_stage(s, env) for s in config.stages]
         self.stage_stats = {s.name: LatencyStats(s.config.budget_ms or None) for s in self.stages}
@@ -122,13 +148,13 @@ class PipelineRunner:
         self.counters["items"] += 1
         age_ms = (time.monotonic() - item.captured_at) * 1000
         budget = self.config.budget_ms
-        if self.config.budget.policy == "drop" and budget and age_ms > budget:
+        if self.config.budget.policy == "drop" and budget and age_ms > budget and self.stream.droppable:
             self.counters["dropped_stale"] += 1
             return None
         if not self.policy.admit():
             self.counters["skipped_policy"] += 1
             return None
-        if self.policy.scale < 1.0 and item.data.ndim >= 2:
+        if self.policy.scale < 1.0 and self.stream.resizable and item.data.ndim >= 2:
             item.data = cv2.resize(item.data, None, fx=self.policy.scale, fy=self.policy.scale,
                                    interpolation=cv2.INTER_AREA)
             self.counters["downscaled"] += 1
