@@ -1,0 +1,138 @@
+"""Runtime overhead per item of the runner and the sources, for one code tree or two side by side.
+
+    python tests/bench/runtime_overhead.py                       # the tree on PYTHONPATH
+    python tests/bench/runtime_overhead.py --trees OLD NEW --rounds 5
+
+Each source (a WAV file, a sensor CSV with one sample per item, a video file) is replayed `asap`
+through one stage that does nothing (``delay`` with ms = 0), so what is timed is the runtime itself:
+
+- ``step_us``: the consumer side, per item. The source first writes everything into its buffer (the
+  video slot holds one frame, so video is timed while it replays); then ``runner.step`` is timed
+  over the items: taking the item from the buffer (and its capture stamp), the policy, the stage
+  call and the statistics.
+- ``wall_us`` and ``cpu_us``: ``perceive bench pipeline`` run as a user runs it (source thread
+  included: file reading, decoding, parsing, writing into the buffer), wall time and process CPU
+  time over processed items.
+
+With ``--trees`` every round runs each tree once, in alternating order, in its own process, so
+machine drift hits both alike; the medians over rounds are reported.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+
+RATE = 16000
+WAV_SECONDS = 50          # 2500 blocks of 20 ms; the ring holds them all (buffer_s = 60)
+SENSOR_SAMPLES = 20000    # one sample per item: the worst case for per-item costs
+VIDEO_FRAMES = 600
+WAIT_S = 120.0
+
+
+def make_inputs(folder: Path) -> dict[str, str]:
+    """{source kind: the TOML source table} over files written into ``folder``."""
+    wav = folder / "tone.wav"
+    pcm = (0.3 * np.sin(np.arange(RATE * WAV_SECONDS) * 2 * np.pi * 440 / RATE) * 32767).astype(np.int16)
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(RATE), w.writeframes(pcm.tobytes())
+    csv = folder / "imu.csv"
+    csv.write_text("t,ax,ay,az\n" + "".join(f"{i / 100:.2f},{i % 7},0.5,1\n" for i in range(SENSOR_SAMPLES)))
+    import cv2
+    video = folder / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (160, 120))
+    for i in range(VIDEO_FRAMES):
+        writer.write(np.full((120, 160, 3), i % 256, np.uint8))
+    writer.release()
+    return {"audio": f'{{type = "wav", path = "{wav}", pace = "asap", buffer_s = 60}}',
+            "sensor": f'{{type = "sensor_file", path = "{csv}", channels = ["ax", "ay", "az"], pace = "asap", '
+                      f'buffer = {SENSOR_SAMPLES}}}',
+            "video": f'{{type = "video", uri = "{video}", pace = "asap"}}'}
+
+
+def config_text(source: str) -> str:
+    return (f'[[pipelines]]\nname = "p"\nsource = {source}\n'
+            '[[pipelines.stages]]\ntype = "delay"\nms = 0\nmode = "spin"\n')
+
+
+def step_us(config_path: Path, kind: str) -> float:
+    """Mean time of runner.step per item, over everything the source delivers."""
+    from pipeline.config.tree import load_config
+    from pipeline.runtime.runner import PipelineRunner
+    from pipeline.runtime.stage import StageEnv
+    runner = PipelineRunner(load_config(config_path).pipelines[0], StageEnv())
+    runner.source.start()
+    if kind != "video":   # the ring buffers hold everything: time the consumer alone
+        assert runner.source.finished.wait(WAIT_S)
+    start = time.perf_counter()
+    while runner.step(1.0) is not None or not runner.source.finished.is_set():
+        pass
+    elapsed = time.perf_counter() - start
+    runner.stop()
+    return elapsed / runner.counters["processed"] * 1e6
+
+
+def bench_pipeline_us(config_path: Path) -> tuple[float, float]:
+    """(wall, CPU) µs per processed item from `perceive bench pipeline --pace asap`."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        subprocess.run([sys.executable, "-m", "pipeline.cli.main", "-q", "bench", "pipeline", str(config_path),
+                        "--pace", "asap", "--seconds", "0", "--json", out.name], check=True, stdout=subprocess.DEVNULL,
+                       env={**os.environ, "PERCEIVE_NO_PROGRESS": "1"}, timeout=600)
+        r = json.loads(Path(out.name).read_text())["results"][0]
+    return r["wall_s"] / r["processed"] * 1e6, r["cpu_core_share"] * r["wall_s"] / r["processed"] * 1e6
+
+
+def measure(folder: Path) -> dict[str, dict[str, float]]:
+    results = {}
+    for kind, source in make_inputs(folder).items():
+        path = folder / f"{kind}.toml"
+        path.write_text(config_text(source))
+        wall, cpu = bench_pipeline_us(path)
+        results[kind] = {"step_us": step_us(path, kind), "wall_us": wall, "cpu_us": cpu}
+    return results
+
+
+def compare(trees: list[str], rounds: int) -> dict:
+    runs: dict[str, list[dict]] = {t: [] for t in trees}
+    for i in range(rounds):
+        for tree in (trees if i % 2 == 0 else trees[::-1]):
+            env = {**os.environ, "PYTHONPATH": tree, "PYTHONDONTWRITEBYTECODE": "1"}
+            proc = subprocess.run([sys.executable, __file__, "--json"], env=env, cwd=tree, capture_output=True,
+                                  text=True, check=True, timeout=3600)
+            runs[tree].append(json.loads(proc.stdout))
+            print(f"round {i + 1} {tree}: {proc.stdout.strip()}", file=sys.stderr)
+    medians = {t: {kind: {m: statistics.median(r[kind][m] for r in rs) for m in rs[0][kind]} for kind in rs[0]}
+               for t, rs in runs.items()}
+    return {"rounds": rounds, "medians": medians, "runs": runs}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--trees", nargs=2, metavar="DIR", help="two code trees, run alternately")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", action="store_true", help="one tree: print the result as JSON")
+    args = parser.parse_args()
+    if args.trees:
+        result = compare(args.trees, args.rounds)
+        for kind in result["medians"][args.trees[0]]:
+            for metric in ("step_us", "wall_us", "cpu_us"):
+                a, b = (result["medians"][t][kind][metric] for t in args.trees)
+                print(f"{kind:7s} {metric:8s} {a:9.2f} {b:9.2f}  ({b / a:.3f}x)")
+        print(json.dumps(result["medians"]))
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        result = measure(Path(folder))
+    print(json.dumps(result) if args.json else json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
