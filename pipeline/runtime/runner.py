@@ -37,7 +37,9 @@ log = logging.getLogger("perceive.runner")
 
 @dataclass(kw_only=True)
 class BudgetPolicy:
-    policy: Literal["drop", "every_nth", "downscale"] = option("drop", "What to do after a budget miss.")
+    policy: Literal["drop", "every_nth", "downscale"] = option(
+        "drop", "What to do after a budget miss. drop: stale video frames (audio and sensor blocks are only "
+                "counted); every_nth and downscale: video only (refused for audio and sensor streams).")
     every_nth: int = option(2, "every_nth: process one item in N while over budget.", at_least=1)
     downscale: float = option(0.75, "downscale: frame scale factor applied per miss.", above=0, at_most=1)
     min_scale: float = option(0.25, "downscale: the smallest scale used.", above=0, at_most=1)

@@ -136,12 +136,44 @@ def compare(trees: list[str], rounds: int) -> dict:
     return {"rounds": rounds, "medians": medians, "minima": minima, "runs": runs}
 
 
+def ring_us(old_ringbuffer: str, repeats: int = 15, blocks: int = 5000) -> dict[str, list[float]]:
+    """µs per delivered block through a RingBuffer, this tree's (stamped) and ``old_ringbuffer``'s,
+    loaded side by side in this process and timed alternately: audio (a 320-sample write, a
+    320-sample read) and sensor (16 one-row writes, a 16-row read)."""
+    import importlib.util
+    from pipeline import ringbuffer as new
+    spec = importlib.util.spec_from_file_location("old_ringbuffer", old_ringbuffer)
+    old = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(old)
+    cases = {"audio": (1, 320, 1, np.float32), "sensor": (16, 1, 4, np.float64)}
+    times: dict[str, list[float]] = {f"{kind} {tree}": [] for kind in cases for tree in ("old", "new")}
+    for _ in range(repeats):
+        for kind, (writes, rows, channels, dtype) in cases.items():
+            for tree, module in (("old", old), ("new", new)):
+                ring = module.RingBuffer(4096, channels, dtype=dtype)
+                row, out = np.ones((rows, channels), dtype), np.zeros((writes * rows, channels), dtype)
+                read = getattr(ring, "read_stamped", ring.read)
+                start = time.perf_counter()
+                for _ in range(blocks):
+                    for _ in range(writes):
+                        ring.write(row)
+                    read(out, 0)
+                times[f"{kind} {tree}"].append((time.perf_counter() - start) / blocks * 1e6)
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trees", nargs=2, metavar="DIR", help="two code trees, run alternately")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", action="store_true", help="one tree: print the result as JSON")
+    parser.add_argument("--ring-vs", metavar="RINGBUFFER_PY", help="time this tree's RingBuffer against "
+                        "another version of pipeline/ringbuffer.py, in one process")
     args = parser.parse_args()
+    if args.ring_vs:
+        for name, values in ring_us(args.ring_vs).items():
+            print(f"{name:11s} median {statistics.median(values):7.2f} µs  min {min(values):7.2f} µs per block")
+        return
     if args.trees:
         result = compare(args.trees, args.rounds)
         print(f"{args.rounds} rounds, alternating; µs per item, median (min) over rounds: "
