@@ -1,8 +1,10 @@
 """Fixed-memory buffers between a source thread and its consumer."""
 from __future__ import annotations
 
+import math
 import threading
 import time
+from collections import deque
 
 import numpy as np
 
@@ -23,6 +25,9 @@ class _Closable:
             self.closed = False
 
 
+MAX_STAMPS = 1 << 16   # capture stamps kept for unread writes (a tuple each, only while the reader lags)
+
+
 class RingBuffer(_Closable):
     """A (capacity, channels) float32 ring: one producer writes, one consumer reads in order.
 
@@ -30,6 +35,10 @@ class RingBuffer(_Closable):
     capacity, the oldest unread samples are overwritten and counted in
     ``overflowed`` (``block=False``), or the writer waits for room (``block=True``,
     used for as-fast-as-possible replay where nothing may be lost).
+
+    Every write carries the time its last sample was captured; ``read_stamped`` returns, with the
+    samples, the capture time of the write that held the last of them. Latency measured from it
+    includes the time the samples waited here, not only the time after the consumer took them.
     """
 
     def __init__(self, capacity: int, channels: int = 1, dtype=np.float32):
@@ -41,17 +50,25 @@ class RingBuffer(_Closable):
         self.overflowed = 0
         self.closed = False
         self._cond = threading.Condition()
+        # (total written after a write, its capture time), oldest first. One write holds at least one
+        # sample, so ``capacity`` stamps cover every unread sample; MAX_STAMPS bounds a huge ring (a
+        # reader further behind gets the oldest stamp kept: a later time, so its age is a lower bound).
+        self._stamps: deque[tuple[int, float]] = deque(maxlen=min(capacity, MAX_STAMPS))
 
     @property
     def available(self) -> int:
         return self._write - self._read
 
-    def write(self, block: np.ndarray, *, wait: bool = False, stop: threading.Event | None = None) -> None:
+    def write(self, block: np.ndarray, *, wait: bool = False, stop: threading.Event | None = None,
+              captured_at: float | None = None) -> None:
+        """Append ``block``. ``captured_at``: time.monotonic() when its last sample was captured (a
+        device clock converted by the caller); None stamps it now, when the source hands it over."""
+        at = time.monotonic() if captured_at is None else captured_at
         block = np.asarray(block, dtype=self._buf.dtype).reshape(-1, self.channels)
         for start in range(0, len(block), self.capacity):
-            self._write_part(block[start:start + self.capacity], wait, stop)
+            self._write_part(block[start:start + self.capacity], wait, stop, at)
 
-    def _write_part(self, part: np.ndarray, wait: bool, stop: threading.Event | None) -> None:
+    def _write_part(self, part: np.ndarray, wait: bool, stop: threading.Event | None, at: float) -> None:
         n = len(part)
         with self._cond:
             while wait and self.capacity - self.available < n:
@@ -63,6 +80,7 @@ class RingBuffer(_Closable):
             self._buf[start:start + first] = part[:first]
             self._buf[:n - first] = part[first:]
             self._write += n
+            self._stamps.append((self._write, at))
             if self.available > self.capacity:
                 lost = self.available - self.capacity
                 self.overflowed += lost
@@ -75,6 +93,11 @@ class RingBuffer(_Closable):
         Waits up to ``timeout`` for n samples. With ``partial`` (end of stream),
         copies what there is.
         """
+        return self.read_stamped(out, timeout, partial=partial)[0]
+
+    def read_stamped(self, out: np.ndarray, timeout: float | None = None, *,
+                     partial: bool = False) -> tuple[int, float]:
+        """As ``read``, and the capture time of the last sample copied (NaN when none was)."""
         n = len(out)
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
@@ -84,15 +107,23 @@ class RingBuffer(_Closable):
                     break
                 self._cond.wait(remaining)
             count = min(n, self.available)
-            if count < n and not (partial or self.closed):
-                return 0
+            if count == 0 or (count < n and not (partial or self.closed)):
+                return 0, math.nan
             start = self._read % self.capacity
             first = min(count, self.capacity - start)
             out[:first] = self._buf[start:start + first]
             out[first:count] = self._buf[:count - first]
             self._read += count
             self._cond.notify_all()
-            return count
+            return count, self._captured_at(self._read)
+
+    def _captured_at(self, end: int) -> float:
+        """Capture time of sample ``end - 1``: the stamp of the first write ending at or after ``end``.
+        Stamps of writes read completely are dropped (the newest always stays: it ends at ``_write``)."""
+        stamps = self._stamps
+        while len(stamps) > 1 and stamps[0][0] < end:
+            stamps.popleft()
+        return stamps[0][1]
 
 
 

@@ -83,6 +83,10 @@ class Registry:
             raise ConfigError(f"{where}: unknown {self.kind} type '{name}' (known: {known})")
         return self.entries[name][0]
 
+    def implementation(self, name: str) -> type:
+        """The class registered under ``name`` (KeyError when none is)."""
+        return self.entries[name][1]
+
     def build(self, config: Any, *args: Any, **kwargs: Any) -> Any:
         name = getattr(config, "type")
         return self.entries[name][1](config, *args, **kwargs)
@@ -204,8 +208,9 @@ def build(cls: type, data: Any, where: str = "") -> Any:
     if check is not None:
         problem = check()
         if problem:
-            name, sep, rest = problem.partition(": ")  # "mode: ..." from a check names a field
-            raise _fail(_join(where, name), rest) if sep and name in fields else _fail(where, problem)
+            name, sep, rest = problem.partition(": ")  # "mode: ..." or "budget.policy: ..." names a field
+            named = sep and name.split(".", 1)[0] in fields
+            raise _fail(_join(where, name), rest) if named else _fail(where, problem)
     return obj
 
 

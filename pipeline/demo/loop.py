@@ -80,6 +80,11 @@ def run_demo_loop(demo) -> dict:
                 demo.quit = True
     except KeyboardInterrupt:
         pass
+    except BaseException:
+        # An error (an unreadable audio file ...) ends the demo: stop every pipeline thread before it
+        # reaches the user, or the interpreter exits with a decoder thread still running (an abort).
+        demo.close()
+        raise
     finally:
         if window is not None:
             window.close()

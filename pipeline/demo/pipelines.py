@@ -16,7 +16,7 @@ from pipeline.assembly import (STAGES, PipelineConfig, PipelineRunner, SourceCon
                                build_stage, open_source)
 from pipeline.errors import ConfigError, ModelError
 from pipeline.runtime.stage import Event
-from pipeline.sources.base import Item
+from pipeline.sources.base import Item, stream_of
 
 log = logging.getLogger("perceive.demo")
 
@@ -74,6 +74,12 @@ def voice_config(**values) -> StageConfig | str:
 
 
 def make_runner(name: str, source_cfg: SourceConfig, stages: list, env: StageEnv) -> tuple[PipelineRunner, TappedSource]:
+    """The runner of ``stages`` (built before the source was chosen) on ``source_cfg``. Each stage first
+    checks the stream it will get (the voice stage: the model's sample rate), as it would have, had
+    it been built with it."""
+    stream = stream_of(source_cfg)
+    for stage in stages:
+        stage.check_stream(stream)
     tap = TappedSource(open_source(source_cfg, name))
     config = PipelineConfig(name=name, source=source_cfg, stages=[s.config for s in stages])
     return PipelineRunner(config, env, source=tap, stages=stages), tap

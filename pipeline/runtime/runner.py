@@ -3,11 +3,17 @@
 Latency never accumulates: video sources keep only the newest frame, and the
 budget policy decides what happens after a miss:
 - ``drop``: an item already older than the pipeline budget when it is taken is
-  dropped unprocessed;
+  dropped unprocessed (a droppable stream only: audio and sensor blocks are
+  never dropped, their stages keep state across blocks; misses are counted);
 - ``every_nth``: after a miss only every Nth item is processed until
-  ``recover_after`` items in a row meet the budget;
+  ``recover_after`` items in a row meet the budget (droppable streams only);
 - ``downscale``: after a miss frames are shrunk by ``downscale`` per miss (down
-  to ``min_scale``), and grown back one step per ``recover_after`` good items.
+  to ``min_scale``), and grown back one step per ``recover_after`` good items
+  (resizable streams only).
+Config validation refuses a policy the source's stream (``StreamInfo``) cannot take.
+Ages and end-to-end latency count from ``Item.captured_at``: for audio and sensor
+blocks that is when their last sample was written into the source's ring buffer,
+so the time spent waiting there is included.
 
 Hooks, the public way to watch and steer a runner (the daemon and the demo use nothing else):
 ``on_event`` (every event its stages emit), ``on_report`` (every processed item's timings and
@@ -26,11 +32,11 @@ from typing import Callable
 
 import cv2
 
-from pipeline.errors import PerceiveError
-from pipeline.runtime.config import BudgetPolicy, PipelineConfig  # noqa: F401  (defined light, for the config tree)
+from pipeline.errors import ConfigError, PerceiveError
+from pipeline.runtime.config import BudgetPolicy, PipelineConfig, budget_problem  # noqa: F401  (defined light, for the config tree)
 from pipeline.runtime.restart import RestartPolicy, RestartTracker
 from pipeline.runtime.stage import Event, Stage, StageEnv, StageResult, build_stage
-from pipeline.sources.base import Item, Source, open_source
+from pipeline.sources.base import Item, Source, open_source, stream_of
 from pipeline.stats import LatencyStats
 
 log = logging.getLogger("perceive.runner")
@@ -83,6 +89,10 @@ class PipelineRunner:
         self.env = env
         self.env.pipeline = config.name
         self.env.source = config.source
+        self.stream = stream_of(config.source)
+        problem = config.check()   # a config built in code skipped validation
+        if problem:
+            raise ConfigError(f"pipeline {config.name}: {problem}")
         # Events of the stages go through the runner's hooks; an emit_fn given in the env is the first.
         self._event_hooks: list[Callable[[Event], None]] = [env.emit_fn] if env.emit_fn is not None else []
         self._report_hooks: list[Callable[[ItemReport], None]] = []
@@ -120,13 +130,13 @@ class PipelineRunner:
         self.counters["items"] += 1
         age_ms = (time.monotonic() - item.captured_at) * 1000
         budget = self.config.budget_ms
-        if self.config.budget.policy == "drop" and budget and age_ms > budget:
+        if self.config.budget.policy == "drop" and budget and age_ms > budget and self.stream.droppable:
             self.counters["dropped_stale"] += 1
             return None
         if not self.policy.admit():
             self.counters["skipped_policy"] += 1
             return None
-        if self.policy.scale < 1.0 and item.data.ndim >= 2:
+        if self.policy.scale < 1.0 and self.stream.resizable and item.data.ndim >= 2:
             item.data = cv2.resize(item.data, None, fx=self.policy.scale, fy=self.policy.scale,
                                    interpolation=cv2.INTER_AREA)
             self.counters["downscaled"] += 1

@@ -15,7 +15,7 @@ from typing import Any, Callable
 from pipeline.engine import Engine, EngineConfig
 from pipeline.runtime.config import STAGES, StageConfig  # noqa: F401  (the registry and table, defined light)
 from pipeline.errors import ModelError
-from pipeline.sources.base import Item
+from pipeline.sources.base import Item, SourceConfig, StreamInfo, stream_of
 
 log = logging.getLogger("perceive.stage")
 
@@ -54,16 +54,29 @@ def resolve_model(name_or_path: str, dirs: list[str]) -> Path:
                      f"{', '.join(str(d) for d in searched)}")
 
 
+@dataclass(frozen=True)
+class StageContext:
+    """What a stage may know of the pipeline it is built for. Frozen: no stage changes it for another."""
+
+    pipeline: str = ""
+    stream: StreamInfo | None = None   # None: built outside a pipeline (a tool, a test); nothing to check
+
+
 @dataclass
 class StageEnv:
-    """What stages get from the runtime: engines, model lookup, event output."""
+    """What stages get from the runtime: engines, model lookup, event output, and (``context``) the
+    description of the stream they will be fed."""
 
     engine: EngineConfig = field(default_factory=EngineConfig)
     model_dirs: list[str] = field(default_factory=list)
     pipeline: str = ""
     emit_fn: Callable[[Event], None] | None = None
     engines: dict[str, Engine] = field(default_factory=dict)
-    source: Any = None  # the pipeline's SourceConfig, so stages can check it against their model
+    source: SourceConfig | None = None  # the pipeline's source; stages read its description from ``context``
+
+    @property
+    def context(self) -> StageContext:
+        return StageContext(self.pipeline, None if self.source is None else stream_of(self.source))
 
     def load_model(self, name_or_path: str) -> Engine:
         path = resolve_model(name_or_path, self.model_dirs)
@@ -89,6 +102,11 @@ class Stage:
 
     def run(self, item: Item, results: dict[str, StageResult]) -> StageResult:
         raise NotImplementedError
+
+    def check_stream(self, stream: StreamInfo) -> None:
+        """Raise ContractError when this stage cannot use ``stream``. Stages call it when they are built
+        with a known stream (``env.context``); whoever puts a stage built earlier into a pipeline calls
+        it with that pipeline's stream. Default: any stream will do."""
 
     def process(self, item: Item, results: dict[str, StageResult]) -> StageResult:
         start = time.perf_counter()

@@ -1,7 +1,8 @@
 """Audio sources: a sounddevice microphone and audio-file replay (soundfile), both imported lazily.
 
-Samples go into a ring buffer allocated once; the consumer reads fixed blocks
-in order. Audio is delivered mono float32 in [-1, 1] at ``sample_rate``,
+Samples go into a ring buffer allocated once, stamped with their capture time as they are written
+(a microphone's ADC time when the driver gives it); the consumer reads fixed blocks in order, each
+carrying the capture time of its last sample, so latency includes the wait in the buffer. Audio is delivered mono float32 in [-1, 1] at ``sample_rate``,
 downmixed from any channel count and resampled when the device or file has
 another rate. A file is streamed block by block (``audio_file``), so its length
 is not limited by memory.
@@ -16,13 +17,14 @@ from pipeline.config.loader import option
 from pipeline.errors import InputError, SourceError
 from pipeline.ringbuffer import RingBuffer
 from pipeline.sources.audio_file import open_audio_file, read_block, read_wav  # noqa: F401 (read_wav: API)
-from pipeline.sources.base import SOURCES, EndOfStream, Item, ReplayOptions, Source, SourceConfig
+from pipeline.sources.base import SOURCES, EndOfStream, Item, ReplayOptions, Source, SourceConfig, StreamInfo
 
 
 MIN_SAMPLE_RATE = 1000      # no speech or sound model takes less
 MAX_SAMPLE_RATE = 384_000   # the fastest audio interfaces
 MAX_BLOCK_MS = 1000.0       # a longer block is a second of latency before anything is seen
 MAX_BUFFER_S = 60.0         # 92 MB of float32 at the highest rate
+MAX_ADC_AGE_S = 1.0         # a device clock claiming a block older than this is wrong, not slow
 
 
 @dataclass(kw_only=True)
@@ -32,6 +34,30 @@ class AudioOptions:
     block_ms: float = option(20.0, "Samples per delivered block, in milliseconds.", above=0, at_most=MAX_BLOCK_MS)
     buffer_s: float = option(2.0, "Ring buffer length; a consumer further behind loses the oldest audio.",
                              above=0, at_most=MAX_BUFFER_S)
+
+
+AUDIO_CHANNELS = ("mono",)   # every audio source downmixes
+
+
+def audio_stream(config: AudioOptions) -> StreamInfo:
+    """Mono blocks at ``sample_rate``; stateful (streaming features and models): never skipped or resized."""
+    block = max(1, int(round(config.sample_rate * config.block_ms / 1000)))
+    return StreamInfo("audio", float(config.sample_rate), AUDIO_CHANNELS, block, droppable=False, resizable=False)
+
+
+def adc_capture_time(now: float, time_info, frames: int, rate: int) -> float:
+    """time.monotonic() at which the last sample of a PortAudio input block was captured.
+
+    PortAudio gives the ADC time of the block's first sample and the current time on its own stream
+    clock; their difference (plus the block's length) is how long ago the last sample was captured.
+    Host APIs that report no times (zeros) or inconsistent ones get ``now``, the callback's time.
+    """
+    adc = getattr(time_info, "inputBufferAdcTime", 0.0) or 0.0
+    current = getattr(time_info, "currentTime", 0.0) or 0.0
+    if adc <= 0 or current <= 0 or rate <= 0:
+        return now
+    ago = current - (adc + (frames - 1) / rate)
+    return now - ago if 0 <= ago <= MAX_ADC_AGE_S else now
 
 
 class LinearResampler:
@@ -74,13 +100,17 @@ class _AudioSource(Source):
         self._out = np.zeros((self.block, 1), dtype=np.float32)
         self._delivered = 0
 
+    @classmethod
+    def describe(cls, config: AudioOptions) -> StreamInfo:
+        return audio_stream(config)
+
     def _get(self, timeout: float) -> Item | None:
-        n = self._ring.read(self._out, timeout, partial=self.finished.is_set())
+        n, captured_at = self._ring.read_stamped(self._out, timeout, partial=self.finished.is_set())
         if n == 0:
             return None
         start = self._delivered / self.sample_rate
         self._delivered += n
-        return Item(self.next_seq(), time.monotonic(), self._out[:n, 0], start, {"source": self.name})
+        return Item(self.next_seq(), captured_at, self._out[:n, 0], start, {"source": self.name})
 
     def _end_delivery(self) -> None:
         if self.finished.is_set():
@@ -172,6 +202,7 @@ class MicrophoneSource(_AudioSource):
         super().__init__(config, name)
         self._stream = None
         self._resample = None
+        self._device_rate = 0
 
     def _open(self) -> None:
         sd, device, info = input_device(self.config.device)
@@ -182,6 +213,7 @@ class MicrophoneSource(_AudioSource):
             rate = int(info["default_samplerate"])
         self._resample = LinearResampler(rate, self.sample_rate)
         self.counters["device_rate_hz"] = rate
+        self._device_rate = rate
         self._stream = sd.InputStream(device=device, samplerate=rate, channels=1, dtype="float32",
                                       blocksize=int(rate * self.config.block_ms / 1000),
                                       callback=self._callback)
@@ -189,10 +221,11 @@ class MicrophoneSource(_AudioSource):
         self._ring.reopen()
 
     def _callback(self, indata, frames, time_info, status) -> None:
+        captured_at = adc_capture_time(time.monotonic(), time_info, frames, self._device_rate)
         if status.input_overflow:
             self.counters["overflows"] += 1
         block = self._resample(indata[:, 0])
-        self._ring.write(block)
+        self._ring.write(block, captured_at=captured_at)
         self.counters["samples"] += len(block)   # at the delivered rate, as for WAV replay
 
     def _read_once(self) -> None:

@@ -65,12 +65,41 @@ class ReplayOptions:
     loop: bool = option(False, "Start again at the end of the file instead of finishing.")
 
 
+StreamKind = Literal["video", "audio", "sensor"]
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """What a source delivers, declared from its config before it opens: stages check it against their
+    model, and config validation refuses budget policies that make no sense for it.
+
+    ``droppable``: an item may be skipped without harm (video: the next frame stands alone). Audio and
+    sensor blocks are not: the stages keep state from block to block (streaming features, recurrent
+    models, windows), so a skipped block corrupts what follows. ``resizable``: items are images that
+    may be scaled down (the ``downscale`` policy).
+    """
+
+    kind: StreamKind
+    rate_hz: float              # frames or samples per second; 0 when only the opened device/file knows
+    channels: tuple[str, ...]   # what one sample holds, in order (video: OpenCV's b, g, r)
+    block: int                  # samples per item (1 for a video frame)
+    droppable: bool
+    resizable: bool
+
+
+VIDEO_CHANNELS = ("b", "g", "r")   # cv2 delivers BGR
+
+
+def video_stream(fps: float) -> StreamInfo:
+    return StreamInfo("video", fps, VIDEO_CHANNELS, 1, droppable=True, resizable=True)
+
+
 @dataclass
 class Item:
     """What a source delivers. ``data`` may be a reused buffer: copy it to keep it."""
 
     seq: int
-    captured_at: float  # time.monotonic() when the data was captured
+    captured_at: float  # time.monotonic() when the data was captured (for a block: its last sample)
     data: np.ndarray
     timestamp: float = 0.0  # media time in seconds (file position, sensor clock)
     meta: dict[str, Any] = field(default_factory=dict)
@@ -99,6 +128,15 @@ class Source:
 
     kind = "generic"
     live = False  # a live device reopens at end of stream; a file finishes (unless looping)
+
+    @classmethod
+    def describe(cls, config: SourceConfig) -> StreamInfo:
+        """The stream this source delivers with ``config`` (known before it opens)."""
+        raise NotImplementedError(f"{cls.__name__} does not describe its stream")
+
+    @property
+    def stream(self) -> StreamInfo:
+        return self.describe(self.config)
 
     def __init__(self, config: SourceConfig, name: str = ""):
         self.config = config
@@ -235,3 +273,8 @@ class Source:
 
 def open_source(config: SourceConfig, name: str = "") -> Source:
     return SOURCES.build(config, name)
+
+
+def stream_of(config: SourceConfig) -> StreamInfo:
+    """The stream a source config describes (its type must be registered: ``pipeline.assembly``)."""
+    return SOURCES.implementation(config.type).describe(config)

@@ -3,7 +3,8 @@
 Every line is parsed and validated; a bad one is rejected with a counted
 reason (too_long, malformed, missing_channel, non_finite, out_of_order,
 duplicate_timestamp, rate_mismatch) and the stream goes on. Good samples go
-into a ring buffer of (timestamp, channels...) rows allocated once.
+into a ring buffer of (timestamp, channels...) rows allocated once, each stamped with the time it
+was read (its capture time as far as the host can tell), so latency includes the wait in the buffer.
 
 A file that cannot be opened is an error (see ``pipeline.sources.base``); a
 serial device that goes away after it opened is reopened; stdin that is closed
@@ -27,7 +28,7 @@ import numpy as np
 from pipeline.config.loader import option
 from pipeline.errors import SourceError
 from pipeline.ringbuffer import RingBuffer
-from pipeline.sources.base import SOURCES, EndOfStream, Item, ReplayOptions, Source, SourceConfig
+from pipeline.sources.base import SOURCES, EndOfStream, Item, ReplayOptions, Source, SourceConfig, StreamInfo
 
 log = logging.getLogger("perceive.source")
 
@@ -58,6 +59,12 @@ class SensorOptions:
         if self.block > self.buffer:   # a block the ring cannot hold would never be delivered
             return f"block: {self.block} is larger than buffer = {self.buffer}"
         return None
+
+
+def sensor_stream(config: SensorOptions, rate_hz: float) -> StreamInfo:
+    """Blocks of (block, channels) samples; stateful (windows, recurrent models): never skipped or resized."""
+    return StreamInfo("sensor", float(rate_hz), tuple(config.channels), config.block, droppable=False,
+                      resizable=False)
 
 
 class SampleValidator:
@@ -195,12 +202,16 @@ class _LineSensorSource(Source):
         if self.finished.is_set():
             self._ring.close()
 
+    @classmethod
+    def describe(cls, config: SensorOptions) -> StreamInfo:
+        return sensor_stream(config, config.sample_rate_hz)
+
     def _get(self, timeout: float) -> Item | None:
-        n = self._ring.read(self._out, timeout, partial=self.finished.is_set())
+        n, captured_at = self._ring.read_stamped(self._out, timeout, partial=self.finished.is_set())
         if n == 0:
             return None
         rows = self._out[:n]
-        return Item(self.next_seq(), time.monotonic(), rows[:, 1:].astype(np.float32),
+        return Item(self.next_seq(), captured_at, rows[:, 1:].astype(np.float32),
                     float(rows[-1, 0]), {"source": self.name, "t": rows[:, 0].copy()})
 
     def stats(self) -> dict:

@@ -9,8 +9,8 @@ import numpy as np
 
 from pipeline.config.loader import option
 from pipeline.sources.audio import AudioOptions, _AudioSource
-from pipeline.sources.base import SOURCES, EndOfStream, Item, SourceConfig
-from pipeline.sources.sensor import MAX_SENSOR_RATE_HZ, SensorOptions, _LineSensorSource
+from pipeline.sources.base import SOURCES, EndOfStream, Item, SourceConfig, StreamInfo, video_stream
+from pipeline.sources.sensor import MAX_SENSOR_RATE_HZ, SensorOptions, _LineSensorSource, sensor_stream
 from pipeline.sources.video import FrameSource
 
 # Bounds of the generated streams: beyond them a setting is a typo, not a test signal.
@@ -33,6 +33,10 @@ class SyntheticVideoConfig(SourceConfig):
 @SOURCES.register("synthetic_video", SyntheticVideoConfig)
 class SyntheticVideoSource(FrameSource):
     """A moving white square with the frame number, at a real-time pace."""
+
+    @classmethod
+    def describe(cls, config: SyntheticVideoConfig) -> StreamInfo:
+        return video_stream(config.fps)
 
     def __init__(self, config: SyntheticVideoConfig, name: str = ""):
         super().__init__(config, name)
@@ -92,6 +96,10 @@ class SyntheticSensorConfig(SourceConfig, SensorOptions):
 @SOURCES.register("synthetic_sensor", SyntheticSensorConfig)
 class SyntheticSensorSource(_LineSensorSource):
     """Sines of different frequencies per channel, as text lines through the same validator."""
+
+    @classmethod
+    def describe(cls, config: SyntheticSensorConfig) -> StreamInfo:
+        return sensor_stream(config, config.rate_hz)   # the rate it generates
 
     def _open_stream(self):
         self._n, self._t0 = 0, time.monotonic()

@@ -16,7 +16,8 @@ import numpy as np
 from pipeline.config.loader import option
 from pipeline.errors import SourceError
 from pipeline.ringbuffer import LatestSlot
-from pipeline.sources.base import SOURCES, EndOfStream, Item, ReplayOptions, Source, SourceConfig
+from pipeline.sources.base import (SOURCES, EndOfStream, Item, ReplayOptions, Source, SourceConfig, StreamInfo,
+                                   video_stream)
 
 DEFAULT_FPS = 30.0  # a camera or file that reports no rate, with none configured
 
@@ -64,6 +65,10 @@ class FrameSource(Source):
 
 @SOURCES.register("video", VideoConfig)
 class VideoSource(FrameSource):
+    @classmethod
+    def describe(cls, config: VideoConfig) -> StreamInfo:
+        return video_stream(config.fps)   # 0: the camera's or file's own rate, known once opened
+
     def __init__(self, config: VideoConfig, name: str = ""):
         super().__init__(config, name)
         self.config: VideoConfig = config

@@ -9,7 +9,7 @@ from pipeline.errors import InputError
 from pipeline.kws.detector import DetectorOptions, KeywordSpotter
 from pipeline.kws.modes import DEFAULT_MODE, DEFAULT_WINDOW_S, MODES, CommandGate, check_mode
 from pipeline.runtime.stage import STAGES, Stage, StageConfig, StageEnv, StageResult
-from pipeline.sources.base import Item
+from pipeline.sources.base import Item, StreamInfo
 
 
 @dataclass(kw_only=True)
@@ -46,9 +46,12 @@ class KwsStage(Stage):
             wake=config.mode == "wake"))
         check_mode(config.mode, self.spotter.wake_phrases, config.model)
         self.gate = CommandGate(config.mode, self.spotter.wake_phrases, config.window_s)
-        rate = getattr(env.source, "sample_rate", None)
-        if rate is not None:
-            self.engine.contract.expect("audio.sample_rate", rate, "source.sample_rate")
+        if env.context.stream is not None:
+            self.check_stream(env.context.stream)
+
+    def check_stream(self, stream: StreamInfo) -> None:
+        if stream.kind == "audio":   # audio sample rates are whole numbers (AudioOptions.sample_rate: int)
+            self.engine.contract.expect("audio.sample_rate", int(stream.rate_hz), "source.sample_rate")
 
     def run(self, item: Item, results: dict) -> KwsStageResult:
         data = item.data

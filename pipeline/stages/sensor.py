@@ -15,15 +15,14 @@ from pipeline.sources.base import Item
 
 def check_source(stage: str, contract, env: StageEnv, channels: list[str]) -> None:
     """The source must deliver the model's channels, at its rate when the source states one."""
-    source = env.source
-    if source is None or not hasattr(source, "channels"):
+    stream = env.context.stream
+    if stream is None or stream.kind != "sensor":
         return
-    if list(source.channels) != list(channels):
+    if list(stream.channels) != list(channels):
         raise ContractError(f"stage '{stage}': model '{contract.name}' reads channels {channels} but the "
-                            f"source delivers {source.channels}")
-    rate = getattr(source, "sample_rate_hz", 0.0)
-    if rate:
-        contract.expect("sensor.sample_rate_hz", rate, "source.sample_rate_hz")
+                            f"source delivers {list(stream.channels)}")
+    if stream.rate_hz:
+        contract.expect("sensor.sample_rate_hz", stream.rate_hz, "source.sample_rate_hz")
 
 
 @dataclass(kw_only=True)
@@ -89,7 +88,8 @@ class AnomalyStage(Stage):
         self.engine = env.load_model(config.model)
         self.detector = AnomalyDetector(self.engine, config.threshold_scale)
         self.channel = config.channel or self.detector.spec.channels[0]
-        source_channels = list(getattr(env.source, "channels", [self.channel]))
+        stream = env.context.stream
+        source_channels = list(stream.channels) if stream is not None and stream.kind == "sensor" else [self.channel]
         if self.channel not in source_channels:
             raise ContractError(f"stage '{self.name}': channel '{self.channel}' is not among the source's "
                                 f"channels {source_channels}")
