@@ -33,8 +33,8 @@ def test_recogniser_smoke_train_and_export(tmp_path):
 def test_detector_smoke_train_and_export(tmp_path):
     data = tmp_path / "scenes"
     out = json.loads(perceive("train", "ocr-det", "--out", str(tmp_path / "runs"), "--set", f"data_dir='{data}'",
-                              "--set", "train_scenes=12", "--set", "eval_scenes=3", "--set", "steps=12",
-                              "--set", "eval_every=6", "--set", "batch=2", "--set", "crop=128"))
+                              "--set", "train_scenes=12", "--set", "eval_scenes=3", "--set", "steps=40",
+                              "--set", "eval_every=20", "--set", "batch=2", "--set", "crop=128"))
     assert out["last_loss"] < out["first_loss"]
     run = tmp_path / "runs" / out["run"].split("/")[-1]
     perceive("export", "ocr-det", "--checkpoint", str(run / "checkpoint.pt"), "--out", str(tmp_path / "m"))
