@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from export.common import compare_latency, export_onnx, quantize_static_qdq, write_contract, write_model_card
+from export.registry import EXPORTERS
 from pipeline.contract import make_contract
 from pipeline.engine import Engine, EngineConfig
 from training.face.dlib_format import read_resnet
@@ -183,6 +184,7 @@ def _chip_tensor(chip_rgb: np.ndarray, weights: dict) -> np.ndarray:
     return x.transpose(2, 0, 1)[None].copy()
 
 
+@EXPORTERS.register("face", "face models from the published MTCNN (MIT) and dlib (CC0) weights, no training")
 def export(checkpoint: str | None, out: Path) -> dict:
     detector = export_mtcnn(out)
     summary = export_embedding(out, detector)

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from export.common import check_parity, compare_latency, export_onnx, quantize_static_qdq, write_contract
+from export.registry import EXPORTERS
 from pipeline.contract import make_contract
 from pipeline.engine import Engine, EngineConfig
 from pipeline.face.liveness import MODEL_NAMES, TASK, context_crop, softmax
@@ -89,6 +90,8 @@ def export_one(name: str, out: Path) -> dict:
     return metrics
 
 
+@EXPORTERS.register("liveness",
+                    "passive anti-spoofing (MiniFASNet V2 + V1SE, Apache-2.0): ONNX, parity, int8 if it keeps accuracy")
 def export(checkpoint: str | None, out: Path) -> dict:
     if not WEIGHTS.is_dir():
         raise FileNotFoundError(f"MiniFASNet weights not found in {WEIGHTS} (../shared/data/real)")

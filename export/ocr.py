@@ -15,6 +15,7 @@ import torch
 
 from export.common import check_parity, compare_latency, export_onnx, quantize_dynamic_rnn, quantize_static_qdq, \
     write_contract, write_model_card
+from export.registry import EXPORTERS
 from pipeline.config.loader import build, to_dict
 from pipeline.contract import make_contract
 from pipeline.engine import Engine, EngineConfig
@@ -79,6 +80,7 @@ def rec_scores(path: Path, sets: dict) -> dict:
     return out
 
 
+@EXPORTERS.register("ocr-rec", "OCR recogniser: ONNX (dynamic width) + int8, CER on held-out fonts")
 def export_rec(checkpoint: str | None, out: Path) -> dict:
     cfg, model, ckpt = _checkpoint(checkpoint, rec_train, "ocr-rec")
     fp32 = export_onnx(model, (torch.zeros(2, 1, 32, 128),), out / "ocr_rec.fp32.onnx", ["image"], ["logits"],
@@ -155,6 +157,7 @@ def tune_postprocess(maps: list, labels: list[dict]) -> tuple[DetectParams, dict
     return grid[best], {"f1": f1, "settings_tried": len(grid), "scenes": len(labels)}
 
 
+@EXPORTERS.register("ocr-det", "OCR detector: ONNX (dynamic size) + static int8, P/R on held-out scenes")
 def export_det(checkpoint: str | None, out: Path) -> dict:
     cfg, model, ckpt = _checkpoint(checkpoint, det_train, "ocr-det")
     fp32 = export_onnx(model, (torch.zeros(2, 3, 256, 320),), out / "ocr_det.fp32.onnx", ["image"], ["logits"],

@@ -13,6 +13,7 @@ import torch
 
 from export.common import (check_parity, compare_latency, export_onnx, quantize_dynamic_rnn, write_contract,
                            write_model_card)
+from export.registry import EXPORTERS
 from pipeline.config.loader import build, to_dict
 from pipeline.contract import SensorSpec, make_contract
 from pipeline.engine import Engine, EngineConfig
@@ -54,6 +55,7 @@ def _ship(fp32: Path, int8: Path, out: Path, keep_int8: bool) -> Path:
     return target
 
 
+@EXPORTERS.register("har", "activity model: ONNX + int8, accuracy on the BasicMotions test split")
 def export_har(checkpoint: str | None, out: Path) -> dict:
     cfg, model, ckpt = _load(checkpoint, har_train, "har")
     spec = SensorSpec(**ckpt["sensor"])
@@ -108,6 +110,7 @@ def _stream_scores(path: Path, values: np.ndarray, hop: int) -> np.ndarray:
     return np.concatenate([detector.push(values[i:i + hop]).scores for i in range(0, len(values), hop)])
 
 
+@EXPORTERS.register("anomaly", "streaming anomaly forecaster: ONNX + int8, F1 vs z-score")
 def export_anomaly(checkpoint: str | None, out: Path) -> dict:
     cfg, model, ckpt = _load(checkpoint, anomaly_train, "anomaly")
     m = ckpt["metrics"]
