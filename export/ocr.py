@@ -13,13 +13,12 @@ import cv2
 import numpy as np
 import torch
 
-from export.common import check_parity, compare_latency, export_onnx, quantize_dynamic_rnn, quantize_static_qdq, \
-    write_contract, write_model_card
+from export.common import check_parity, compare_latency, export_onnx, int8_pays, load_checkpoint, \
+    quantize_dynamic_rnn, quantize_static_qdq, ship, write_contract, write_model_card
 from export.registry import EXPORTERS
-from pipeline.config.loader import build, to_dict
+from pipeline.config.loader import to_dict
 from pipeline.contract import make_contract
 from pipeline.engine import Engine, EngineConfig
-from pipeline.errors import InputError
 from pipeline.ocr.ctc import cer, greedy_decode, softmax
 from pipeline.ocr.db import CORE_HEIGHT, DetectParams, boxes_from_map
 from pipeline.preprocess.ocr import WIDTH_MULTIPLE, batch_lines, detector_input
@@ -44,26 +43,6 @@ DATA = (f"synthetic printed text rendered from Debian fonts ({PACKAGES}), words 
         "of training for evaluation")
 
 
-def _checkpoint(path: str | None, module, name: str):
-    if not path:
-        raise InputError(f"perceive export {name} needs --checkpoint runs/{name}-*/checkpoint.pt")
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    cfg = build(module.Config, ckpt["config"])
-    model = module.build_model(cfg)
-    model.load_state_dict(ckpt["model"])
-    return cfg, model.eval(), ckpt
-
-
-def _pick(fp32: Path, int8: Path, out: Path, name: str, keep_int8: bool) -> Path:
-    target = out / f"{name}.onnx"
-    if keep_int8:
-        int8.replace(target)
-    else:
-        fp32.replace(target)
-        int8.unlink()
-    return target
-
-
 # -- recogniser ---------------------------------------------------------------------------------
 def rec_scores(path: Path, sets: dict) -> dict:
     engine = Engine(path, EngineConfig(warmup_runs=0))
@@ -82,7 +61,7 @@ def rec_scores(path: Path, sets: dict) -> dict:
 
 @EXPORTERS.register("ocr-rec", "OCR recogniser: ONNX (dynamic width) + int8, CER on held-out fonts")
 def export_rec(checkpoint: str | None, out: Path) -> dict:
-    cfg, model, ckpt = _checkpoint(checkpoint, rec_train, "ocr-rec")
+    cfg, model, ckpt = load_checkpoint(checkpoint, rec_train, "ocr-rec")
     fp32 = export_onnx(model, (torch.zeros(2, 1, 32, 128),), out / "ocr_rec.fp32.onnx", ["image"], ["logits"],
                        {"image": {0: "batch", 3: "width"}, "logits": {0: "batch", 1: "steps"}})
     train_images, _, _ = ensure_lines(Path(cfg.data_dir), "train", cfg.train_lines, 1, False, 0.6)
@@ -107,13 +86,13 @@ def export_rec(checkpoint: str | None, out: Path) -> dict:
         scores[variant] = rec_scores(path, sets)
     feeds = {"image": batch_lines([sample[0]], REC_SPEC)}
     latency = compare_latency({"fp32": fp32, "int8": int8}, feeds, runs=200)
-    keep = all(scores["int8"][k]["cer"] <= scores["fp32"][k]["cer"] + MAX_CER_INCREASE for k in scores["fp32"])
-    keep = keep and latency["latency"]["int8"]["p50_ms"] <= latency["latency"]["fp32"]["p50_ms"]
+    keep = int8_pays(all(scores["int8"][k]["cer"] <= scores["fp32"][k]["cer"] + MAX_CER_INCREASE
+                         for k in scores["fp32"]), latency)
     final = {**base, "quantization": {"scheme": "int8-static-qdq" if keep else "none",
                                       "calibration": f"{len(sample)} training lines" if keep else "",
                                       "fp32_twin": fp32.name if keep else ""},
              "metrics": {"heldout": scores, "parity_max_abs": parity, "training_step": ckpt["metrics"]["step"]}}
-    shipped = _pick(fp32, int8, out, "ocr_rec", keep)
+    shipped = ship(fp32, int8, out / "ocr_rec.onnx", keep)
     write_contract(shipped, make_contract(final))
     write_model_card(out / "ocr_rec.md", make_contract(final), {
         "Held-out font families, CER and line accuracy": scores,
@@ -159,7 +138,7 @@ def tune_postprocess(maps: list, labels: list[dict]) -> tuple[DetectParams, dict
 
 @EXPORTERS.register("ocr-det", "OCR detector: ONNX (dynamic size) + static int8, P/R on held-out scenes")
 def export_det(checkpoint: str | None, out: Path) -> dict:
-    cfg, model, ckpt = _checkpoint(checkpoint, det_train, "ocr-det")
+    cfg, model, ckpt = load_checkpoint(checkpoint, det_train, "ocr-det")
     fp32 = export_onnx(model, (torch.zeros(2, 3, 256, 320),), out / "ocr_det.fp32.onnx", ["image"], ["logits"],
                        {"image": {0: "batch", 2: "height", 3: "width"},
                         "logits": {0: "batch", 2: "map_height", 3: "map_width"}})
@@ -188,14 +167,13 @@ def export_det(checkpoint: str | None, out: Path) -> dict:
               for variant, path in (("fp32", fp32), ("int8", int8))}
     latency = compare_latency({"fp32": fp32, "int8": int8},
                               {"image": detector_input(calib[0], spec, DET_LONG_SIDE)[0]}, runs=100, threads=2)
-    keep = scores["int8"]["f1"] >= scores["fp32"]["f1"] - MAX_F1_DROP and \
-        latency["latency"]["int8"]["p50_ms"] <= latency["latency"]["fp32"]["p50_ms"]
+    keep = int8_pays(scores["int8"]["f1"] >= scores["fp32"]["f1"] - MAX_F1_DROP, latency)
     final = {**base, "quantization": {"scheme": "int8-static-qdq" if keep else "none",
                                       "calibration": f"{CALIBRATION_IMAGES} training scenes" if keep else "",
                                       "fp32_twin": fp32.name if keep else ""},
              "metrics": {"heldout_scenes_iou50": scores, "postprocess_tuning": tuning, "parity_max_abs": parity,
                          "training_step": ckpt["metrics"]["step"]}}
-    shipped = _pick(fp32, int8, out, "ocr_det", keep)
+    shipped = ship(fp32, int8, out / "ocr_det.onnx", keep)
     write_contract(shipped, make_contract(final))
     write_model_card(out / "ocr_det.md", make_contract(final), {
         "Held-out scenes (held-out font families), precision / recall at IoU 0.5": scores,
