@@ -19,8 +19,9 @@ from export.registry import EXPORTERS
 from pipeline.config.loader import to_dict
 from pipeline.contract import make_contract
 from pipeline.engine import Engine, EngineConfig
-from pipeline.ocr.ctc import cer, greedy_decode, softmax
-from pipeline.ocr.db import CORE_HEIGHT, DetectParams, boxes_from_map
+from pipeline.ocr.ctc import cer
+from pipeline.ocr.db import CORE_HEIGHT, DetectParams
+from pipeline.ocr.steps import boxes_in_frame, detector_map, recognise_crops
 from pipeline.preprocess.ocr import WIDTH_MULTIPLE, batch_lines, detector_input
 from training.ocr import det as det_train
 from training.ocr import rec as rec_train
@@ -45,15 +46,12 @@ DATA = (f"synthetic printed text rendered from Debian fonts ({PACKAGES}), words 
 
 # -- recogniser ---------------------------------------------------------------------------------
 def rec_scores(path: Path, sets: dict) -> dict:
+    """CER and line accuracy, each line read by the runtime's own steps (pipeline/ocr/steps.py)."""
     engine = Engine(path, EngineConfig(warmup_runs=0))
+    rc = engine.contract
     out = {}
     for name, (images, truths, _) in sets.items():
-        preds = []
-        for i in range(0, len(images), 32):
-            chunk = images[i:i + 32]
-            logits = engine.run({"image": batch_lines(chunk, REC_SPEC)})["logits"]
-            preds += [greedy_decode(softmax(lg), ALPHABET, im.shape[1] // WIDTH_MULTIPLE).text
-                      for lg, im in zip(logits, chunk)]
+        preds = [d.text for d in recognise_crops(engine, images, rc.image, rc.alphabet, int(rc.params["max_width"]))]
         out[name] = {"cer": cer(preds, truths), "line_accuracy": float(np.mean([p == t for p, t in zip(preds, truths)])),
                      "lines": len(truths)}
     return out
@@ -109,18 +107,14 @@ def det_maps(path: Path, root: Path, labels: list[dict]) -> list[tuple[np.ndarra
     post-processing settings are then tried on the stored maps."""
     engine = Engine(path, EngineConfig(warmup_runs=0))
     spec, stride = engine.contract.image, engine.contract.params["output_stride"]
-    out = []
-    for item in labels:
-        tensor, sx, sy = detector_input(cv2.imread(str(root / item["file"])), spec, DET_LONG_SIDE)
-        prob = 1 / (1 + np.exp(-engine.run({"image": tensor})["logits"][0, 0]))
-        out.append((prob, np.array([stride / sx, stride / sy], np.float32)))
-    return out
+    return [detector_map(engine, cv2.imread(str(root / item["file"])), spec, DET_LONG_SIDE, stride)
+            for item in labels]
 
 
 def det_scores(maps: list, labels: list[dict], params: DetectParams) -> dict:
     tp = n_pred = n_true = 0
     for (prob, scale), item in zip(maps, labels):
-        quads = [q * scale for q in boxes_from_map(prob, params)[0]]
+        quads = boxes_in_frame(prob, scale, params)[0]
         tp += match_boxes(quads, [np.asarray(q) for q in item["quads"]])
         n_pred, n_true = n_pred + len(quads), n_true + len(item["quads"])
     p, r = tp / max(1, n_pred), tp / max(1, n_true)
