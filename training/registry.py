@@ -11,8 +11,8 @@ keep: adding a trainer module under training/ is enough.
 Why the declarations are read from the source as well as executed: every trainer and exporter module
 imports torch at its top, and ``perceive --help`` / ``perceive train --help`` must list them without
 importing torch (a Raspberry Pi runs the CLI without it; torch costs seconds to import). So
-``entries()`` finds the ``@NAME.register("name", "help")`` lines by parsing the package's files with
-``ast`` (nothing is imported), and the command imports only the one module it runs. The same decorator
+``entries()`` finds the ``@NAME.register("name", "help")`` lines in the package's files and parses
+just those with ``ast`` (nothing is imported), and the command imports only the one module it runs. The same decorator
 records the function when that module is imported; tests/training/test_registries.py checks that both
 views agree, so a declaration that the scan cannot read (a computed name) fails a test, not a user.
 """
@@ -21,9 +21,13 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+
+_MODULE_FUNCTION = re.compile(r"\n(?:async )?def (\w+)")
 
 
 @dataclass(frozen=True)
@@ -84,37 +88,39 @@ def scan_declarations(package: str, attribute: str) -> list[Entry]:
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         return []
-    marker = f"@{attribute}.register("
+    marker = f"\n@{attribute}.register("  # at the start of a line: a module-level decorator
     entries = []
     for root in map(Path, spec.submodule_search_locations):
         for path in sorted(root.rglob("*.py")):
-            text = path.read_text(encoding="utf-8")
-            if marker not in text:  # cheap test first: only a few files declare anything
+            text = "\n" + path.read_text(encoding="utf-8")
+            if marker not in text:  # most files declare nothing
                 continue
             parts = path.relative_to(root).with_suffix("").parts
             if parts[-1] == "__init__":
                 parts = parts[:-1]
-            module = ".".join((package, *parts))
-            entries += _declarations(ast.parse(text, str(path)), module, attribute, path)
+            entries += _declarations(text, marker, ".".join((package, *parts)), path)
     return entries
 
 
-def _declarations(tree: ast.Module, module: str, attribute: str, path: Path) -> list[Entry]:
+def _declarations(text: str, marker: str, module: str, path: Path) -> list[Entry]:
+    """Only the decorator itself is parsed (``ast``, no import), not the whole module: this runs at
+    every `perceive` start."""
     entries = []
-    for node in tree.body:
-        if not isinstance(node, ast.FunctionDef):
-            continue
-        for decorator in node.decorator_list:
-            if not (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
-                    and decorator.func.attr == "register" and isinstance(decorator.func.value, ast.Name)
-                    and decorator.func.value.id == attribute):
-                continue
-            try:
-                name, help_text = (ast.literal_eval(arg) for arg in decorator.args)
-            except ValueError:
-                raise RuntimeError(f"{path}:{decorator.lineno}: @{attribute}.register takes two string "
-                                   "literals (name, help), so that it can be read without importing") from None
-            entries.append(Entry(name, module, node.name, help_text))
+    start = text.find(marker)
+    while start != -1:
+        function = _MODULE_FUNCTION.search(text, start)
+        try:
+            if function is None:
+                raise ValueError("no function follows")
+            call = ast.parse(text[start + len("\n@"):function.start()].strip(), mode="eval").body
+            name, help_text = (ast.literal_eval(arg) for arg in call.args)
+        except (AttributeError, SyntaxError, ValueError):
+            line = text.count("\n", 0, start + 1)  # the text starts with an added newline
+            raise RuntimeError(f"{path}:{line}: {marker.strip()}...) must be the last decorator of a module-level "
+                               "function and take two string literals (name, help), so that it can be read "
+                               "without importing") from None
+        entries.append(Entry(name, module, function.group(1), help_text))
+        start = text.find(marker, function.end())
     return entries
 
 

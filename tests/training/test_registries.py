@@ -1,4 +1,5 @@
 """Trainers and exporters declare themselves on their functions; the CLI lists them without importing torch."""
+import re
 import subprocess
 import sys
 import textwrap
@@ -89,8 +90,19 @@ def test_computed_name_is_refused_with_the_line(tmp_path, monkeypatch):
         def make_alpha(checkpoint, out): ...
         """)
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(RuntimeError, match=r"skill.py:3: @THINGS.register takes two string literals"):
+    with pytest.raises(RuntimeError, match=re.escape("skill.py:3: @THINGS.register(...) must be the last decorator")):
         scan_declarations("badpkg", "THINGS")
+
+
+def test_a_stacked_decorator_below_is_refused_too(tmp_path, monkeypatch):
+    make_package(tmp_path, "stackpkg", """
+        @THINGS.register("alpha", "first thing")
+        @other
+        def make_alpha(checkpoint, out): ...
+        """)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(RuntimeError, match="skill.py:2: .* must be the last decorator"):
+        scan_declarations("stackpkg", "THINGS")
 
 
 def test_a_name_declared_twice_is_refused(tmp_path, monkeypatch):
