@@ -22,6 +22,7 @@ SCHEMA_VERSION = 1
 TASK_SECTIONS: dict[str, tuple[str, ...]] = {
     "face_detect": ("image",),
     "face_embed": ("image",),
+    "face_liveness": ("image", "labels"),
     "ocr_det": ("image",),
     "ocr_rec": ("image", "alphabet"),
     "kws": ("audio", "labels"),
