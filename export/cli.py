@@ -1,29 +1,19 @@
 """`perceive export NAME`: registered through the perceive.commands entry point.
 
 An exporter is a function ``export(checkpoint: str | None, out_dir: Path) -> dict``
-(returning the figures it measured) that writes NAME.onnx, its fp32 twin and NAME.md;
-``EXPORTERS`` names it as "module:function".
+(returning the figures it measured) that writes NAME.onnx, its fp32 twin and NAME.md, declared on
+that function with ``@EXPORTERS.register(name, help)`` (export/registry.py: no table to keep).
 """
 from __future__ import annotations
 
-import importlib
 import json
 import zipfile
 from pathlib import Path
 
+from export.registry import EXPORTERS
 from pipeline.errors import InputError
 from pipeline.runtime.stage import SHIPPED_MODELS
-
-# name -> ("module:function", one-line description)
-EXPORTERS: dict[str, tuple[str, str]] = {
-    "har": ("export.sensor:export_har", "activity model: ONNX + int8, accuracy on the BasicMotions test split"),
-    "anomaly": ("export.sensor:export_anomaly", "streaming anomaly forecaster: ONNX + int8, F1 vs z-score"),
-    "face": ("export.face:export", "face models from the published MTCNN (MIT) and dlib (CC0) weights, no training"),
-    "liveness": ("export.liveness:export", "passive anti-spoofing (MiniFASNet V2 + V1SE, Apache-2.0): ONNX, parity, int8 if it keeps accuracy"),
-    "ocr-det": ("export.ocr:export_det", "OCR detector: ONNX (dynamic size) + static int8, P/R on held-out scenes"),
-    "ocr-rec": ("export.ocr:export_rec", "OCR recogniser: ONNX (dynamic width) + int8, CER on held-out fonts"),
-    "kws": ("export.kws:export", "streaming keyword LSTM: ONNX with state in/out + dynamic int8, held-out-voice accuracy"),
-}
+from training.registry import Entry
 
 
 def register(sub) -> None:
@@ -32,11 +22,11 @@ def register(sub) -> None:
                                    "PyTorch, quantize to int8, and measure fp32 vs int8 accuracy and "
                                    "latency into a model card.")
     esub = p.add_subparsers(dest="exporter", metavar="MODEL")
-    for name, (target, help_text) in EXPORTERS.items():
-        e = esub.add_parser(name, help=help_text, description=help_text)
+    for name, entry in EXPORTERS.entries().items():
+        e = esub.add_parser(name, help=entry.help, description=entry.help)
         e.add_argument("--checkpoint", help="checkpoint.pt from `perceive train` (if the model needs one)")
         e.add_argument("--out", default=str(SHIPPED_MODELS), help=f"output folder (default: {SHIPPED_MODELS})")
-        e.set_defaults(func=_runner(target))
+        e.set_defaults(func=_runner(entry))
     p.set_defaults(func=lambda args: p.print_help() or 2)
 
 
@@ -57,17 +47,15 @@ def check_checkpoint(path: str | None) -> None:
                          "use the checkpoint.pt of a `perceive train` run")
 
 
-def _runner(target: str):
+def _runner(entry: Entry):
     def run(args) -> int:
-        module_name, _, function = target.partition(":")
         check_checkpoint(args.checkpoint)
         out = Path(args.out)
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise InputError(f"--out {out}: cannot make the output folder ({exc.strerror or exc})") from None
-        exporter = getattr(importlib.import_module(module_name), function)
-        summary = exporter(args.checkpoint, out)
+        summary = entry.load()(args.checkpoint, out)  # torch and the exporter load here, not before
         print(json.dumps(summary, indent=2, default=float))
         return 0
     return run

@@ -1,8 +1,8 @@
 """Shared export steps: PyTorch -> ONNX, parity, int8 quantization, contract, fp32-vs-int8 check.
 
 Every exporter follows the same path:
-  export_onnx -> check_parity -> quantize_static_qdq (CNNs) / quantize_dynamic_rnn (LSTMs)
-  -> write_contract on both files -> compare_latency -> write_model_card.
+  load_checkpoint -> export_onnx -> check_parity -> quantize_static_qdq (CNNs) / quantize_dynamic_rnn (LSTMs)
+  -> write_contract on both files -> compare_latency -> int8_pays -> ship -> write_model_card.
 """
 from __future__ import annotations
 
@@ -10,17 +10,35 @@ import json
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import onnx
 
+from pipeline.bench.stats import percentiles
 from pipeline.contract import CONTRACT_KEY, ModelContract
 from pipeline.engine import CpuOptions, Engine, EngineConfig, runtime_version
-from pipeline.errors import ModelError
+from pipeline.config.loader import build
+from pipeline.errors import InputError, ModelError
 from pipeline.sysinfo import machine
 
 OPSET = 17
+
+
+def load_checkpoint(path: str | None, module, name: str, make_model: Callable | None = None):
+    """(config, model in eval mode, checkpoint dict) from a `perceive train NAME` checkpoint.
+
+    ``module`` is the trainer module (its ``Config`` and ``build_model``); ``make_model(cfg, ckpt)``
+    builds the network when it needs more than the config (e.g. the label count stored beside it).
+    """
+    import torch
+    if not path:
+        raise InputError(f"perceive export {name} needs --checkpoint runs/{name}-*/checkpoint.pt")
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    cfg = build(module.Config, ckpt["config"])
+    model = make_model(cfg, ckpt) if make_model is not None else module.build_model(cfg)
+    model.load_state_dict(ckpt["model"])
+    return cfg, model.eval(), ckpt
 
 
 def export_onnx(model, example: tuple, path: str | Path, input_names: list[str], output_names: list[str],
@@ -132,13 +150,39 @@ def compare_latency(models: dict[str, str | Path], feeds: dict[str, np.ndarray],
             start = time.perf_counter()
             engine.run(feeds)
             times[name][i] = (time.perf_counter() - start) * 1000
-    result = {name: {"p50_ms": float(np.percentile(t, 50)), "p90_ms": float(np.percentile(t, 90)),
-                     "p99_ms": float(np.percentile(t, 99)), "mean_ms": float(t.mean())}
-              for name, t in times.items()}
+    result = {name: {**percentiles(t), "mean_ms": float(t.mean())} for name, t in times.items()}
     return {"latency": result,
             "protocol": {"provider": "cpu", "threads": threads, "runs": runs, "warmup": warmup,
                          "interleaved": True, "inputs": {k: list(v.shape) for k, v in feeds.items()},
                          "onnxruntime": runtime_version(), "machine": machine()}}
+
+
+def int8_pays(accuracy_kept: bool, latency: dict | None = None, max_slowdown: float = 1.0) -> bool:
+    """The one rule for shipping int8: it keeps the accuracy the exporter measured and, when timed
+    (``compare_latency``'s result with "fp32" and "int8" variants), its p50 is at most ``max_slowdown``
+    times fp32's: a tiny LSTM or a small conv net can lose to fp32 on CPU, and then int8 buys nothing."""
+    if latency is None:
+        return accuracy_kept
+    lat = latency["latency"]
+    return accuracy_kept and lat["int8"]["p50_ms"] <= lat["fp32"]["p50_ms"] * max_slowdown
+
+
+def ship(fp32: Path, int8: Path, target: Path, keep_int8: bool, keep_twin: bool = True) -> Path:
+    """Put the chosen variant at ``target`` (the shipped NAME.onnx) and remove the other.
+
+    With int8 shipped, the fp32 twin stays beside it unless ``keep_twin`` is False. ``int8`` may already
+    be ``target`` (quantized straight to the shipped name): fp32 then replaces it when int8 loses.
+    """
+    if keep_int8:
+        if int8 != target:
+            int8.replace(target)
+        if not keep_twin:
+            fp32.unlink()
+    else:
+        fp32.replace(target)
+        if int8 != target:
+            int8.unlink()
+    return target
 
 
 def write_model_card(path: str | Path, contract: ModelContract, sections: dict[str, Any]) -> Path:

@@ -18,7 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from export.common import compare_latency, export_onnx, quantize_static_qdq, write_contract, write_model_card
+from export.common import (compare_latency, export_onnx, int8_pays, quantize_static_qdq, ship, write_contract,
+                           write_model_card)
+from export.registry import EXPORTERS
 from pipeline.contract import make_contract
 from pipeline.engine import Engine, EngineConfig
 from training.face.dlib_format import read_resnet
@@ -139,12 +141,9 @@ def export_embedding(out: Path, detector_paths: list[Path]) -> dict:
     cos = cosine(a, b)
     latency = compare_latency({"fp32": fp32, "int8": int8}, held[0], runs=50, threads=2)
     int8_cos = {"min": float(cos.min()), "mean": float(cos.mean()), "chips": len(held)}
-    if int8_cos["min"] < MIN_INT8_COSINE:
-        fp32.replace(int8)  # int8 would cost accuracy: ship fp32 under the shipped name
-    else:
-        fp32.unlink()
-    final = make_contract({**base, "quantization": {"scheme": "int8-static-qdq" if int8_cos["min"] >= MIN_INT8_COSINE
-                                                     else "none"},
+    keep_int8 = int8_pays(int8_cos["min"] >= MIN_INT8_COSINE)  # accuracy alone: int8 is the smaller file too
+    ship(fp32, int8, int8, keep_int8, keep_twin=False)  # int8 was quantized straight to the shipped name
+    final = make_contract({**base, "quantization": {"scheme": "int8-static-qdq" if keep_int8 else "none"},
                            "metrics": {"dlib_parity": parity, "int8_vs_fp32_cosine": int8_cos}})
     write_contract(int8, final)
     write_model_card(out / "face_embed.md", final, {"Parity with dlib (same chips)": parity,
@@ -183,6 +182,7 @@ def _chip_tensor(chip_rgb: np.ndarray, weights: dict) -> np.ndarray:
     return x.transpose(2, 0, 1)[None].copy()
 
 
+@EXPORTERS.register("face", "face models from the published MTCNN (MIT) and dlib (CC0) weights, no training")
 def export(checkpoint: str | None, out: Path) -> dict:
     detector = export_mtcnn(out)
     summary = export_embedding(out, detector)

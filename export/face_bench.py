@@ -16,6 +16,7 @@ import time
 import cv2
 import numpy as np
 
+from pipeline.bench.stats import percentiles
 from pipeline.cli.bench import MAX_RUNS
 from pipeline.cli.demo import MAX_FACE_PIXELS, MIN_FACE_PIXELS
 from pipeline.cli.run import int_between
@@ -90,7 +91,7 @@ def latency(detector, embedder, faces: dict, runs: int) -> dict:
             start = time.perf_counter()
             fn()
             times[name].append((time.perf_counter() - start) * 1000)
-    out = {k: {"p50_ms": float(np.median(v)), "p90_ms": float(np.percentile(v, 90))} for k, v in times.items()}
+    out = {k: percentiles(v, ("p50_ms", "p90_ms")) for k, v in times.items()}
     out["ratio_p50"] = out["dlib_hog_resnet"]["p50_ms"] / out["perceive_int8"]["p50_ms"]
     return out
 

@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from export.common import check_parity, compare_latency, export_onnx, quantize_static_qdq, write_contract
+from export.common import (check_parity, compare_latency, export_onnx, int8_pays, quantize_static_qdq, ship,
+                           write_contract)
+from export.registry import EXPORTERS
 from pipeline.contract import make_contract
 from pipeline.engine import Engine, EngineConfig
 from pipeline.face.liveness import MODEL_NAMES, TASK, context_crop, softmax
@@ -73,22 +75,19 @@ def export_one(name: str, out: Path) -> dict:
     p8 = np.concatenate([softmax(e8.run(f)["logits"])[:, REAL_CLASS] for f in held])
     diff = np.abs(p32 - p8)
     latency = compare_latency({"fp32": fp32, "int8": int8}, held[0], runs=100, threads=1)
-    ok = float(diff.max()) <= MAX_INT8_PROB_DIFF
+    ok = int8_pays(float(diff.max()) <= MAX_INT8_PROB_DIFF)
     metrics = {"parity_max_abs_logit": parity, "int8_vs_fp32_real_prob": {
         "max_abs_diff": float(diff.max()), "mean_abs_diff": float(diff.mean()), "crops": int(len(held)),
         "calibration_crops": len(calib), "shipped": "int8" if ok else "fp32"}, "latency_1_thread": latency["latency"]}
-    if not ok:
-        int8.unlink()
-        final_quant = {"scheme": "none"}
-        shipped = fp32.replace(out / f"{name}.onnx")
-    else:
-        final_quant = {"scheme": "int8-static-qdq", "calibration": f"{len(calib)} real face crops",
-                       "fp32_twin": fp32.name}
-        shipped = int8
+    final_quant = {"scheme": "int8-static-qdq", "calibration": f"{len(calib)} real face crops",
+                   "fp32_twin": fp32.name} if ok else {"scheme": "none"}
+    shipped = ship(fp32, int8, int8, ok)  # int8 was quantized straight to the shipped name
     write_contract(shipped, make_contract(contract(name, variant, scale, final_quant, metrics)))
     return metrics
 
 
+@EXPORTERS.register("liveness",
+                    "passive anti-spoofing (MiniFASNet V2 + V1SE, Apache-2.0): ONNX, parity, int8 if it keeps accuracy")
 def export(checkpoint: str | None, out: Path) -> dict:
     if not WEIGHTS.is_dir():
         raise FileNotFoundError(f"MiniFASNet weights not found in {WEIGHTS} (../shared/data/real)")

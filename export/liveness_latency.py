@@ -4,10 +4,10 @@ from __future__ import annotations
 import time
 
 import cv2
-import numpy as np
 
 from export.liveness_attacks import zoom_on
 from export.liveness_data import read_clip
+from pipeline.bench.stats import percentiles
 from pipeline.engine import runtime_version
 from pipeline.face.liveness_motion import MotionTracker
 from pipeline.sysinfo import machine
@@ -45,7 +45,7 @@ def latency(detector, embedder, passive, runs: int = RUNS) -> dict:
             fn(frame, faces)
             if i >= WARMUP:
                 times[name].append((time.perf_counter() - start) * 1000)
-    out = {k: {"p50_ms": float(np.median(v)), "p90_ms": float(np.percentile(v, 90))} for k, v in times.items() if v}
+    out = {k: percentiles(v, ("p50_ms", "p90_ms")) for k, v in times.items() if v}
     ours = sum(out[k]["p50_ms"] for k in ("detect", "align_embed", "passive_2_models", "motion"))
     out["liveness_p50_ms"] = out["passive_2_models"]["p50_ms"] + out["motion"]["p50_ms"]
     out["unlock_frame_p50_ms"] = ours

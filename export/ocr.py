@@ -13,14 +13,15 @@ import cv2
 import numpy as np
 import torch
 
-from export.common import check_parity, compare_latency, export_onnx, quantize_dynamic_rnn, quantize_static_qdq, \
-    write_contract, write_model_card
-from pipeline.config.loader import build, to_dict
+from export.common import check_parity, compare_latency, export_onnx, int8_pays, load_checkpoint, \
+    quantize_dynamic_rnn, quantize_static_qdq, ship, write_contract, write_model_card
+from export.registry import EXPORTERS
+from pipeline.config.loader import to_dict
 from pipeline.contract import make_contract
 from pipeline.engine import Engine, EngineConfig
-from pipeline.errors import InputError
-from pipeline.ocr.ctc import cer, greedy_decode, softmax
-from pipeline.ocr.db import CORE_HEIGHT, DetectParams, boxes_from_map
+from pipeline.ocr.ctc import cer
+from pipeline.ocr.db import CORE_HEIGHT, DetectParams
+from pipeline.ocr.steps import boxes_in_frame, detector_map, recognise_crops
 from pipeline.preprocess.ocr import WIDTH_MULTIPLE, batch_lines, detector_input
 from training.ocr import det as det_train
 from training.ocr import rec as rec_train
@@ -43,44 +44,22 @@ DATA = (f"synthetic printed text rendered from Debian fonts ({PACKAGES}), words 
         "of training for evaluation")
 
 
-def _checkpoint(path: str | None, module, name: str):
-    if not path:
-        raise InputError(f"perceive export {name} needs --checkpoint runs/{name}-*/checkpoint.pt")
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    cfg = build(module.Config, ckpt["config"])
-    model = module.build_model(cfg)
-    model.load_state_dict(ckpt["model"])
-    return cfg, model.eval(), ckpt
-
-
-def _pick(fp32: Path, int8: Path, out: Path, name: str, keep_int8: bool) -> Path:
-    target = out / f"{name}.onnx"
-    if keep_int8:
-        int8.replace(target)
-    else:
-        fp32.replace(target)
-        int8.unlink()
-    return target
-
-
 # -- recogniser ---------------------------------------------------------------------------------
 def rec_scores(path: Path, sets: dict) -> dict:
+    """CER and line accuracy, each line read by the runtime's own steps (pipeline/ocr/steps.py)."""
     engine = Engine(path, EngineConfig(warmup_runs=0))
+    rc = engine.contract
     out = {}
     for name, (images, truths, _) in sets.items():
-        preds = []
-        for i in range(0, len(images), 32):
-            chunk = images[i:i + 32]
-            logits = engine.run({"image": batch_lines(chunk, REC_SPEC)})["logits"]
-            preds += [greedy_decode(softmax(lg), ALPHABET, im.shape[1] // WIDTH_MULTIPLE).text
-                      for lg, im in zip(logits, chunk)]
+        preds = [d.text for d in recognise_crops(engine, images, rc.image, rc.alphabet, int(rc.params["max_width"]))]
         out[name] = {"cer": cer(preds, truths), "line_accuracy": float(np.mean([p == t for p, t in zip(preds, truths)])),
                      "lines": len(truths)}
     return out
 
 
+@EXPORTERS.register("ocr-rec", "OCR recogniser: ONNX (dynamic width) + int8, CER on held-out fonts")
 def export_rec(checkpoint: str | None, out: Path) -> dict:
-    cfg, model, ckpt = _checkpoint(checkpoint, rec_train, "ocr-rec")
+    cfg, model, ckpt = load_checkpoint(checkpoint, rec_train, "ocr-rec")
     fp32 = export_onnx(model, (torch.zeros(2, 1, 32, 128),), out / "ocr_rec.fp32.onnx", ["image"], ["logits"],
                        {"image": {0: "batch", 3: "width"}, "logits": {0: "batch", 1: "steps"}})
     train_images, _, _ = ensure_lines(Path(cfg.data_dir), "train", cfg.train_lines, 1, False, 0.6)
@@ -105,13 +84,13 @@ def export_rec(checkpoint: str | None, out: Path) -> dict:
         scores[variant] = rec_scores(path, sets)
     feeds = {"image": batch_lines([sample[0]], REC_SPEC)}
     latency = compare_latency({"fp32": fp32, "int8": int8}, feeds, runs=200)
-    keep = all(scores["int8"][k]["cer"] <= scores["fp32"][k]["cer"] + MAX_CER_INCREASE for k in scores["fp32"])
-    keep = keep and latency["latency"]["int8"]["p50_ms"] <= latency["latency"]["fp32"]["p50_ms"]
+    keep = int8_pays(all(scores["int8"][k]["cer"] <= scores["fp32"][k]["cer"] + MAX_CER_INCREASE
+                         for k in scores["fp32"]), latency)
     final = {**base, "quantization": {"scheme": "int8-static-qdq" if keep else "none",
                                       "calibration": f"{len(sample)} training lines" if keep else "",
                                       "fp32_twin": fp32.name if keep else ""},
              "metrics": {"heldout": scores, "parity_max_abs": parity, "training_step": ckpt["metrics"]["step"]}}
-    shipped = _pick(fp32, int8, out, "ocr_rec", keep)
+    shipped = ship(fp32, int8, out / "ocr_rec.onnx", keep)
     write_contract(shipped, make_contract(final))
     write_model_card(out / "ocr_rec.md", make_contract(final), {
         "Held-out font families, CER and line accuracy": scores,
@@ -128,18 +107,14 @@ def det_maps(path: Path, root: Path, labels: list[dict]) -> list[tuple[np.ndarra
     post-processing settings are then tried on the stored maps."""
     engine = Engine(path, EngineConfig(warmup_runs=0))
     spec, stride = engine.contract.image, engine.contract.params["output_stride"]
-    out = []
-    for item in labels:
-        tensor, sx, sy = detector_input(cv2.imread(str(root / item["file"])), spec, DET_LONG_SIDE)
-        prob = 1 / (1 + np.exp(-engine.run({"image": tensor})["logits"][0, 0]))
-        out.append((prob, np.array([stride / sx, stride / sy], np.float32)))
-    return out
+    return [detector_map(engine, cv2.imread(str(root / item["file"])), spec, DET_LONG_SIDE, stride)
+            for item in labels]
 
 
 def det_scores(maps: list, labels: list[dict], params: DetectParams) -> dict:
     tp = n_pred = n_true = 0
     for (prob, scale), item in zip(maps, labels):
-        quads = [q * scale for q in boxes_from_map(prob, params)[0]]
+        quads = boxes_in_frame(prob, scale, params)[0]
         tp += match_boxes(quads, [np.asarray(q) for q in item["quads"]])
         n_pred, n_true = n_pred + len(quads), n_true + len(item["quads"])
     p, r = tp / max(1, n_pred), tp / max(1, n_true)
@@ -155,8 +130,9 @@ def tune_postprocess(maps: list, labels: list[dict]) -> tuple[DetectParams, dict
     return grid[best], {"f1": f1, "settings_tried": len(grid), "scenes": len(labels)}
 
 
+@EXPORTERS.register("ocr-det", "OCR detector: ONNX (dynamic size) + static int8, P/R on held-out scenes")
 def export_det(checkpoint: str | None, out: Path) -> dict:
-    cfg, model, ckpt = _checkpoint(checkpoint, det_train, "ocr-det")
+    cfg, model, ckpt = load_checkpoint(checkpoint, det_train, "ocr-det")
     fp32 = export_onnx(model, (torch.zeros(2, 3, 256, 320),), out / "ocr_det.fp32.onnx", ["image"], ["logits"],
                        {"image": {0: "batch", 2: "height", 3: "width"},
                         "logits": {0: "batch", 2: "map_height", 3: "map_width"}})
@@ -185,14 +161,13 @@ def export_det(checkpoint: str | None, out: Path) -> dict:
               for variant, path in (("fp32", fp32), ("int8", int8))}
     latency = compare_latency({"fp32": fp32, "int8": int8},
                               {"image": detector_input(calib[0], spec, DET_LONG_SIDE)[0]}, runs=100, threads=2)
-    keep = scores["int8"]["f1"] >= scores["fp32"]["f1"] - MAX_F1_DROP and \
-        latency["latency"]["int8"]["p50_ms"] <= latency["latency"]["fp32"]["p50_ms"]
+    keep = int8_pays(scores["int8"]["f1"] >= scores["fp32"]["f1"] - MAX_F1_DROP, latency)
     final = {**base, "quantization": {"scheme": "int8-static-qdq" if keep else "none",
                                       "calibration": f"{CALIBRATION_IMAGES} training scenes" if keep else "",
                                       "fp32_twin": fp32.name if keep else ""},
              "metrics": {"heldout_scenes_iou50": scores, "postprocess_tuning": tuning, "parity_max_abs": parity,
                          "training_step": ckpt["metrics"]["step"]}}
-    shipped = _pick(fp32, int8, out, "ocr_det", keep)
+    shipped = ship(fp32, int8, out / "ocr_det.onnx", keep)
     write_contract(shipped, make_contract(final))
     write_model_card(out / "ocr_det.md", make_contract(final), {
         "Held-out scenes (held-out font families), precision / recall at IoU 0.5": scores,

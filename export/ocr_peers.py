@@ -29,6 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from pipeline.bench.stats import percentiles
 from pipeline.engine import CpuOptions, Engine, EngineConfig, runtime_version
 from pipeline.ocr.ctc import cer, trim_edges
 from pipeline.ocr.prior import fix_line
@@ -117,8 +118,7 @@ def whole_frames(n: int) -> dict:
             times[name].append((time.perf_counter() - start) * 1000)
             read[name] += sum(min(texts.count(t), truth.count(t)) for t in set(truth))
     lines = sum(len(t) for _, _, t in frames)
-    out = {name: {"p50_ms": float(np.median(v)), "p90_ms": float(np.percentile(v, 90)),
-                  "p99_ms": float(np.percentile(v, 99)), "lines_read_exactly": read[name] / lines}
+    out = {name: {**percentiles(v), "lines_read_exactly": read[name] / lines}
            for name, v in times.items()}
     out["protocol"] = {"frames": n, "lines": lines, "size": "640x480", "threads": FRAME_THREADS,
                        "warmup_frames": FRAME_WARMUP, "interleaved": True}

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from export.common import (check_parity, compare_latency, export_onnx, quantize_dynamic_rnn, write_contract,
-                           write_model_card)
-from pipeline.config.loader import build, to_dict
+from export.common import (check_parity, compare_latency, export_onnx, int8_pays, load_checkpoint,
+                           quantize_dynamic_rnn, ship, write_contract, write_model_card)
+from export.registry import EXPORTERS
+from pipeline.config.loader import to_dict
 from pipeline.contract import SensorSpec, make_contract
 from pipeline.engine import Engine, EngineConfig
-from pipeline.errors import InputError
 from pipeline.sensing.activity import ActivityRecognizer
 from pipeline.sensing.anomaly import AnomalyDetector
 from training.sensor import anomaly as anomaly_train
@@ -24,38 +24,15 @@ from training.sensor import har as har_train
 from training.sensor.data import HAR_PROVENANCE, load_anomaly_series, load_basic_motions
 
 LATENCY_RUNS = 300
-INT8_MAX_SLOWDOWN = 1.0
 
 
-def _load(checkpoint: str | None, module, name: str):
-    if not checkpoint:
-        raise InputError(f"perceive export {name} needs --checkpoint runs/{name}-*/checkpoint.pt")
-    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    cfg = build(module.Config, ckpt["config"])
-    model = module.build_model(cfg, 6, len(ckpt["labels"])) if name == "har" else module.build_model(cfg)
-    model.load_state_dict(ckpt["model"])
-    return cfg, model.eval(), ckpt
+def _har_model(cfg, ckpt):
+    return har_train.build_model(cfg, 6, len(ckpt["labels"]))
 
 
-def _int8_pays(accuracy_kept: bool, latency: dict) -> bool:
-    """int8 ships only when it keeps accuracy and is not slower (tiny LSTMs can lose to fp32 here)."""
-    lat = latency["latency"]
-    return accuracy_kept and lat["int8"]["p50_ms"] <= lat["fp32"]["p50_ms"] * INT8_MAX_SLOWDOWN
-
-
-def _ship(fp32: Path, int8: Path, out: Path, keep_int8: bool) -> Path:
-    """The shipped file is NAME.onnx; the fp32 twin stays beside it only when int8 ships."""
-    target = out / (fp32.name.replace(".fp32", ""))
-    if keep_int8:
-        int8.replace(target)
-    else:
-        fp32.replace(target)
-        int8.unlink()
-    return target
-
-
+@EXPORTERS.register("har", "activity model: ONNX + int8, accuracy on the BasicMotions test split")
 def export_har(checkpoint: str | None, out: Path) -> dict:
-    cfg, model, ckpt = _load(checkpoint, har_train, "har")
+    cfg, model, ckpt = load_checkpoint(checkpoint, har_train, "har", _har_model)
     spec = SensorSpec(**ckpt["sensor"])
     fp32 = export_onnx(model, (torch.zeros(2, cfg.window, 6),), out / "har.fp32.onnx", ["imu"], ["logits"],
                        {"imu": {0: "batch", 1: "time"}, "logits": {0: "batch"}})
@@ -76,11 +53,11 @@ def export_har(checkpoint: str | None, out: Path) -> dict:
         metrics[variant] = {"test_accuracy": float((pred == test_y).mean()), "test_windows": len(test_y)}
     latency = compare_latency({"fp32": fp32, "int8": int8}, {"imu": np.zeros((1, cfg.window, 6), np.float32)},
                               runs=LATENCY_RUNS)
-    keep_int8 = _int8_pays(metrics["int8"]["test_accuracy"] >= metrics["fp32"]["test_accuracy"], latency)
+    keep_int8 = int8_pays(metrics["int8"]["test_accuracy"] >= metrics["fp32"]["test_accuracy"], latency)
     shipped_scheme = "int8-dynamic" if keep_int8 else "none"
     final = {**base, "quantization": {"scheme": shipped_scheme, "fp32_twin": fp32.name if keep_int8 else ""},
              "metrics": {"basicmotions_test": metrics, "training": _training_metrics(ckpt), "parity_max_abs": parity}}
-    shipped = _ship(fp32, int8, out, keep_int8)
+    shipped = ship(fp32, int8, out / fp32.name.replace(".fp32", ""), keep_int8)
     write_contract(shipped, make_contract(final))
     if keep_int8:
         write_contract(fp32, make_contract({**final, "quantization": {"scheme": "none"}}))
@@ -108,8 +85,9 @@ def _stream_scores(path: Path, values: np.ndarray, hop: int) -> np.ndarray:
     return np.concatenate([detector.push(values[i:i + hop]).scores for i in range(0, len(values), hop)])
 
 
+@EXPORTERS.register("anomaly", "streaming anomaly forecaster: ONNX + int8, F1 vs z-score")
 def export_anomaly(checkpoint: str | None, out: Path) -> dict:
-    cfg, model, ckpt = _load(checkpoint, anomaly_train, "anomaly")
+    cfg, model, ckpt = load_checkpoint(checkpoint, anomaly_train, "anomaly")
     m = ckpt["metrics"]
     series = load_anomaly_series(cfg.series)
     example = (torch.zeros(2, cfg.hop, 1), *anomaly_train.zero_state(cfg, 2))
@@ -142,11 +120,11 @@ def export_anomaly(checkpoint: str | None, out: Path) -> dict:
         results[variant] = _score_series(path, series, cfg)
     hop_feeds = {"x": np.zeros((1, cfg.hop, 1), np.float32), "h0": feeds["h0"][:, :1], "c0": feeds["c0"][:, :1]}
     latency = compare_latency({"fp32": fp32, "int8": int8}, hop_feeds, runs=LATENCY_RUNS)
-    keep_int8 = _int8_pays(results["int8"]["lstm"]["f1"] >= results["fp32"]["lstm"]["f1"], latency)
+    keep_int8 = int8_pays(results["int8"]["lstm"]["f1"] >= results["fp32"]["lstm"]["f1"], latency)
     final = {**base, "quantization": {"scheme": "int8-dynamic" if keep_int8 else "none",
                                       "fp32_twin": fp32.name if keep_int8 else ""},
              "metrics": {"evaluation": results, "training": _training_metrics(ckpt), "parity_max_abs": parity}}
-    shipped = _ship(fp32, int8, out, keep_int8)
+    shipped = ship(fp32, int8, out / fp32.name.replace(".fp32", ""), keep_int8)
     write_contract(shipped, make_contract(final))
     if keep_int8:
         write_contract(fp32, make_contract({**final, "quantization": {"scheme": "none"}}))

@@ -16,10 +16,13 @@ from pipeline.errors import ConfigError, ContractError
 CONTRACT_KEY = "perceive.contract"
 SCHEMA_VERSION = 1
 
-# Which optional sections each task needs; a task not listed needs none.
+# Which optional sections each task needs; a task not listed needs none. One line per skill's task, kept
+# here rather than in the skill's folder: every model load checks it (perceive models, export) before any
+# skill module is imported, and the contract importing the skills would point upward (pipeline/README.md).
 TASK_SECTIONS: dict[str, tuple[str, ...]] = {
     "face_detect": ("image",),
     "face_embed": ("image",),
+    "face_liveness": ("image", "labels"),
     "ocr_det": ("image",),
     "ocr_rec": ("image", "alphabet"),
     "kws": ("audio", "labels"),

@@ -2,23 +2,16 @@
 
 Torch is imported only when a trainer runs, so `perceive --help` works without it.
 A trainer module exposes ``Config`` (a documented dataclass) and
-``train(config, run: RunDir) -> dict`` (its metrics); ``run.dist`` says where it runs
-(training/distributed.py). The same command runs under torchrun: ``torchrun
+``train(config, run: RunDir) -> dict`` (its metrics), declared on that function with
+``@TRAINERS.register(name, help)`` (training/registry.py: no table to keep); ``run.dist`` says where
+it runs (training/distributed.py). The same command runs under torchrun: ``torchrun
 --nproc-per-node N -m training NAME ...`` (training/__main__.py).
 """
 from __future__ import annotations
 
-import importlib
 import json
 
-# name -> (module, one-line description)
-TRAINERS: dict[str, tuple[str, str]] = {
-    "har": ("training.sensor.har", "activity recognition (conv + LSTM) on BasicMotions IMU data"),
-    "anomaly": ("training.sensor.anomaly", "LSTM forecaster and anomaly scorer on a real labelled sensor series"),
-    "ocr-rec": ("training.ocr.rec", "OCR text-line recogniser (CNN + BiLSTM + CTC) on synthetic printed text"),
-    "ocr-det": ("training.ocr.det", "OCR text detector (small FPN CNN, DB-style line cores) on synthetic scenes"),
-    "kws": ("training.kws.train", "streaming LSTM keyword spotter on synthesised speech (espeak-ng, flite)"),
-}
+from training.registry import TRAINERS, Entry
 
 DESCRIPTION = ("Train one of the model families. Each run writes runs/NAME-TIME/ with config.json (the resolved "
                "config), checkpoints, metrics.json and plots. Several processes: torchrun --nproc-per-node N "
@@ -33,8 +26,8 @@ def register(sub) -> None:
 
 def add_trainers(parser) -> None:
     tsub = parser.add_subparsers(dest="trainer", metavar="MODEL")
-    for name, (module, help_text) in TRAINERS.items():
-        t = tsub.add_parser(name, help=help_text, description=help_text)
+    for name, entry in TRAINERS.entries().items():
+        t = tsub.add_parser(name, help=entry.help, description=entry.help)
         t.add_argument("--config", help="TOML file with trainer settings")
         t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a setting")
         t.add_argument("--out", default="runs", help="folder for run directories (default: runs)")
@@ -49,13 +42,15 @@ def add_trainers(parser) -> None:
                        help="continue runs/NAME-TIME/ from its last saved state (epoch or step, optimiser, "
                             "scheduler), with its own config")
         t.add_argument("--show-config", action="store_true", help="print every setting with its meaning")
-        t.set_defaults(func=_runner(name, module))
+        t.set_defaults(func=_runner(entry))
 
 
-def _runner(name: str, module_name: str):
+def _runner(entry: Entry):
     def run(args) -> int:
+        import importlib
+
         from pipeline.config.loader import describe
-        module = importlib.import_module(module_name)
+        module = importlib.import_module(entry.module)  # torch and the trainer load here, not before
         if args.show_config:
             for key, tp, default, doc in describe(module.Config):
                 print(f"{key:28s} {tp:14s} {default:16s} {doc}")
@@ -64,8 +59,8 @@ def _runner(name: str, module_name: str):
         config = _config(module, args)
         ctx = setup(args.device, args.workers, args.amp)
         try:
-            run_dir = open_run(args.out, name, config, ctx, resume=args.resume)
-            metrics = {**module.train(config, run_dir), **ctx.describe()}
+            run_dir = open_run(args.out, entry.name, config, ctx, resume=args.resume)
+            metrics = {**getattr(module, entry.function)(config, run_dir), **ctx.describe()}
             run_dir.write_json("metrics.json", metrics)
             if ctx.is_main:
                 print(json.dumps({"run": str(run_dir.path), **metrics}, indent=2, default=float))

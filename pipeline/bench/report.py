@@ -15,6 +15,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from pipeline.config.files import read_small_text
 from pipeline.engine import available_providers, runtime_version
 from pipeline.errors import InputError
 from pipeline.sysinfo import machine
@@ -47,18 +48,11 @@ def document(kind: str, results: list[dict], protocol: dict, peak_rss_mib: float
 def load_document(path: str | Path) -> dict:
     """Read a result file written with --json; refuse anything that is not one, naming why."""
     path = Path(path)
+    text = read_small_text(path, MAX_RESULT_BYTES, InputError, "result file", size_hint=" (MAX_RESULT_BYTES)",
+                           encoding_hint="; not a JSON benchmark result")
     try:
-        if path.stat().st_size > MAX_RESULT_BYTES:
-            raise InputError(f"{path}: {path.stat().st_size:,} bytes, over the limit of {MAX_RESULT_BYTES:,} "
-                             "bytes for a benchmark result")
-        doc = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"{path}: result file not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a result file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        doc = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise InputError(f"{path}: not a JSON benchmark result ({exc})") from None
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         found = doc.get("schema") if isinstance(doc, dict) else type(doc).__name__

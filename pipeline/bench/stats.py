@@ -8,6 +8,15 @@ PERCENTILES = {"p50_ms": 50.0, "p90_ms": 90.0, "p99_ms": 99.0, "p99_9_ms": 99.9}
 SUMMARY_KEYS = ("count", "min_ms", *PERCENTILES, "mean_ms", "std_ms", "max_ms", "throughput_per_s")
 
 
+def percentiles(ms, keys=("p50_ms", "p90_ms", "p99_ms")) -> dict[str, float]:
+    """The named percentiles (keys of PERCENTILES) of durations in ms, e.g. {"p50_ms": ..., "p90_ms": ...}.
+
+    The one percentile summary for benchmarks and export cards; linear interpolation as in ``summarize``.
+    """
+    v = np.asarray(ms, dtype=np.float64)
+    return {key: float(p) for key, p in zip(keys, np.percentile(v, [PERCENTILES[key] for key in keys]))}
+
+
 def summarize(ms, items_per_run: int = 1) -> dict:
     """min / p50 / p90 / p99 / p99.9 / mean / max of durations in ms, and items per second.
 
@@ -18,10 +27,8 @@ def summarize(ms, items_per_run: int = 1) -> dict:
     if v.size == 0:
         nan = float("nan")
         return {"count": 0, **{k: nan for k in SUMMARY_KEYS[1:]}}
-    pct = np.percentile(v, list(PERCENTILES.values()))
     mean = float(v.mean())
-    return {"count": int(v.size), "min_ms": float(v.min()),
-            **{k: float(p) for k, p in zip(PERCENTILES, pct)},
+    return {"count": int(v.size), "min_ms": float(v.min()), **percentiles(v, tuple(PERCENTILES)),
             "mean_ms": mean, "std_ms": float(v.std()), "max_ms": float(v.max()),
             "throughput_per_s": float(items_per_run * 1000.0 / mean) if mean > 0 else float("inf")}
 

@@ -6,7 +6,6 @@ imports either, so the fallback is decided here once.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as _toml
 
+from pipeline.config.files import read_small_text
 from pipeline.config.loader import MAX_INT
 from pipeline.errors import ConfigError
 
@@ -57,32 +57,10 @@ def _parse(text: str, where: str) -> dict:
 
 def read(path: str | Path) -> dict:
     """Read and parse a config file of at most MAX_CONFIG_BYTES, UTF-8 encoded."""
-    path = Path(path)
-    try:
-        raw = _read_capped(path)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a config file") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} kB (MAX_CONFIG_BYTES); "
-                          "is this the config file?")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); TOML files are UTF-8") from None
+    text = read_small_text(path, MAX_CONFIG_BYTES, ConfigError, "config file",
+                           size_hint=" (MAX_CONFIG_BYTES); is this the config file?",
+                           encoding_hint="; TOML files are UTF-8")
     return loads(text, str(path))
-
-
-def _read_capped(path: Path) -> bytes:
-    """At most MAX_CONFIG_BYTES + 1 bytes. Opened non-blocking so a named pipe with no writer reads as
-    empty instead of hanging the command in open(); reads then block as usual (a shell pipe works)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    os.set_blocking(fd, True)
-    with os.fdopen(fd, "rb") as f:
-        return f.read(MAX_CONFIG_BYTES + 1)
 
 
 def check_plain(data: Any, where: str = "") -> None:

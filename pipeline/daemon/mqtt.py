@@ -57,19 +57,10 @@ class MqttSink:
     def _password(self) -> str | None:
         if not self.config.password_file:
             return None
-        path = self.config.password_file
-        try:
-            with open(path, "rb") as f:
-                raw = f.read(MAX_PASSWORD_BYTES + 1)
-        except OSError as exc:
-            raise ConfigError(f"daemon.mqtt.password_file: {exc}") from None
-        if len(raw) > MAX_PASSWORD_BYTES:
-            raise ConfigError(f"daemon.mqtt.password_file: {path} is larger than {MAX_PASSWORD_BYTES} bytes; "
-                              "it should hold the password alone")
-        try:
-            return raw.decode("utf-8").strip()
-        except UnicodeDecodeError:
-            raise ConfigError(f"daemon.mqtt.password_file: {path} is not UTF-8 text") from None
+        from pipeline.config.files import read_small_text
+        text = read_small_text(self.config.password_file, MAX_PASSWORD_BYTES, ConfigError, "password file",
+                               prefix="daemon.mqtt.password_file: ", size_hint="; it should hold the password alone")
+        return text.strip()
 
     def start(self) -> "MqttSink":
         self.client.connect_async(self.config.host, self.config.port, KEEPALIVE_S)

@@ -9,13 +9,12 @@ import numpy as np
 
 from pipeline.engine import Engine
 from pipeline.errors import ContractError
-from pipeline.ocr.ctc import greedy_decode, softmax, trim_edges
-from pipeline.ocr.db import DetectParams, boxes_from_map
+from pipeline.ocr.ctc import Decoded, trim_edges
+from pipeline.ocr.db import DetectParams
 from pipeline.ocr.prior import fix_line
+from pipeline.ocr.steps import boxes_in_frame, detector_map, recognise_crops
 from pipeline.preprocess.image import check_frame
-from pipeline.preprocess.ocr import WIDTH_MULTIPLE, batch_lines, detector_input, line_to_gray
 
-REC_BATCH = 16          # crops per recogniser call; crops are sorted by width first
 MIN_CROP_PIXELS = 4     # a rectified crop thinner than this cannot hold text
 # Each crop is widened by this share of its height at both ends: a box that ends a pixel early cuts a
 # final '.' or ','. Chosen once, with the shipped models, on the 200 training-font scenes export/ocr.py
@@ -120,29 +119,15 @@ class OcrReader:
         self.language_prior = language_prior      # fix O/0, l/1 and one unsure letter per unknown word
         self.alphabet = rc.alphabet
         self.max_width = int(rc.params.get("max_width", 800))
-        self._det_in, self._rec_in = detector.inputs[0].name, recogniser.inputs[0].name
 
     def detect(self, frame: np.ndarray) -> tuple[list[np.ndarray], list[float]]:
-        tensor, sx, sy = detector_input(frame, self.det_spec, self.long_side)
-        logits = next(iter(self.detector.run({self._det_in: tensor}).values()))[0, 0]
-        prob = 1 / (1 + np.exp(-logits))
-        quads, scores = boxes_from_map(prob, self.params)
-        scale = np.array([self.stride / sx, self.stride / sy], np.float32)
-        return [q * scale for q in quads], scores
+        """Line boxes in frame pixels and their scores (pipeline/ocr/steps.py, as export measures them)."""
+        prob, scale = detector_map(self.detector, frame, self.det_spec, self.long_side, self.stride)
+        return boxes_in_frame(prob, scale, self.params)
 
-    def recognise(self, crops: list[np.ndarray]):
+    def recognise(self, crops: list[np.ndarray]) -> list[Decoded]:
         """Decoded lines for BGR/gray crops, batched by width (less padding per batch)."""
-        grays = [line_to_gray(c, self.rec_spec.height, self.max_width) for c in crops]
-        out = [None] * len(grays)
-        order = np.argsort([g.shape[1] for g in grays])
-        for start in range(0, len(order), REC_BATCH):
-            idx = order[start:start + REC_BATCH]
-            batch = batch_lines([grays[i] for i in idx], self.rec_spec)
-            logits = next(iter(self.recogniser.run({self._rec_in: batch}).values()))
-            for i, lg in zip(idx, logits):
-                steps = grays[i].shape[1] // WIDTH_MULTIPLE  # ignore the padded tail
-                out[i] = greedy_decode(softmax(lg), self.alphabet, steps)
-        return out
+        return recognise_crops(self.recogniser, crops, self.rec_spec, self.alphabet, self.max_width)
 
     def read(self, frame: np.ndarray) -> OcrResult:
         start = time.perf_counter()

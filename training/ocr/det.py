@@ -19,6 +19,7 @@ from pipeline.ocr.db import DetectParams, boxes_from_map, core_of
 from training.common import RunDir, progress, set_seed
 from training.ocr.det_metrics import match_boxes
 from training.ocr.scenes import load_scenes, scene_set
+from training.registry import TRAINERS
 
 DET_SPEC = ImageSpec(color="RGB", layout="NCHW", scale=1 / 255, mean=[0.485, 0.456, 0.406],
                      std=[0.229, 0.224, 0.225], height=0, width=0, resize="none")
@@ -131,6 +132,7 @@ def evaluate(model, root: Path, labels: list[dict], params: DetectParams) -> dic
             "scenes": len(labels), "lines": n_true}
 
 
+@TRAINERS.register("ocr-det", "OCR text detector (small FPN CNN, DB-style line cores) on synthetic scenes")
 def train(cfg: Config, run: RunDir) -> dict:
     import torch
     dist = run.dist

@@ -16,6 +16,7 @@ from pipeline.preprocess.ocr import batch_lines
 from training.common import RunDir, progress, set_seed
 from training.ocr.datasets import REC_SPEC, ensure_lines
 from training.ocr.text import ALPHABET
+from training.registry import TRAINERS
 
 
 @dataclass(kw_only=True)
@@ -113,6 +114,7 @@ def held_out_sets(cfg: Config) -> dict:
             "heldout_degraded": ensure_lines(root, "heldout-degraded", cfg.eval_lines, 8, True, 1.0)}
 
 
+@TRAINERS.register("ocr-rec", "OCR text-line recogniser (CNN + BiLSTM + CTC) on synthetic printed text")
 def train(cfg: Config, run: RunDir) -> dict:
     import torch
     dist = run.dist

@@ -15,6 +15,7 @@ import numpy as np
 from pipeline.config.loader import option
 from pipeline.preprocess.sensor import anomaly_scores, forecast_errors, rolling_zscore
 from training.common import RunDir, progress, set_seed
+from training.registry import TRAINERS
 from training.sensor.data import AnomalySeries, load_anomaly_series
 from training.sensor.scoring import detection_scores, dominant_period, threshold_from
 
@@ -144,6 +145,7 @@ def evaluate(series: AnomalySeries, cfg: Config, pred_raw: np.ndarray) -> dict:
     }
 
 
+@TRAINERS.register("anomaly", "LSTM forecaster and anomaly scorer on a real labelled sensor series")
 def train(cfg: Config, run: RunDir) -> dict:
     set_seed(cfg.seed)
     series = load_anomaly_series(cfg.series)

@@ -16,6 +16,7 @@ from pipeline.contract import SensorSpec
 from pipeline.preprocess.sensor import normalize_window
 from training.common import RunDir, confusion_matrix, progress, set_seed
 from training.distributed import Context
+from training.registry import TRAINERS
 from training.sensor.data import HAR_CHANNELS, HAR_RATE_HZ, load_basic_motions
 
 
@@ -150,6 +151,7 @@ def cross_validate(cfg: Config, x: np.ndarray, y: np.ndarray, classes: int, dist
     return correct / len(x)
 
 
+@TRAINERS.register("har", "activity recognition (conv + LSTM) on BasicMotions IMU data")
 def train(cfg: Config, run: RunDir) -> dict:
     set_seed(cfg.seed)
     train_x, train_y, labels = load_basic_motions("train")
