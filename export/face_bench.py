@@ -21,8 +21,8 @@ from pipeline.cli.bench import MAX_RUNS
 from pipeline.cli.demo import MAX_FACE_PIXELS, MIN_FACE_PIXELS
 from pipeline.cli.run import int_between
 from pipeline.engine import MAX_THREADS, CpuOptions, EngineConfig, runtime_version
-from pipeline.face.models import load_face_models
-from pipeline.face.verify import DEFAULT_THRESHOLD, QualityGates
+from pipeline.skills.face.models import load_face_models
+from pipeline.skills.face.verify import DEFAULT_THRESHOLD, QualityGates
 from pipeline.sysinfo import machine
 from training.face.faces import real_faces, variants
 

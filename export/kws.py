@@ -18,8 +18,8 @@ from pipeline.config.loader import build
 from pipeline.contract import AudioSpec, make_contract
 from pipeline.engine import Engine, EngineConfig
 from pipeline.errors import InputError
-from pipeline.kws.detector import DetectorOptions
-from pipeline.preprocess.audio import frame_sizes
+from pipeline.skills.kws.detector import DetectorOptions
+from pipeline.skills.kws.features import frame_sizes
 from training.kws import train as kws_train
 from training.kws.synth import SYNTH_PROVENANCE
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from export.kws_card import record, replace_card_section
 from pipeline.engine import CpuOptions, Engine, EngineConfig
-from pipeline.kws.detector import DetectorOptions, KeywordSpotter
+from pipeline.skills.kws.detector import DetectorOptions, KeywordSpotter
 from pipeline.config.loader import build
 from training.common import progress
 from training.kws.data import NOISE_KINDS, noise

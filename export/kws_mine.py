@@ -23,7 +23,7 @@ import numpy as np
 from export.kws_bench import RATE, _noisy, _place, _stream, culprits
 from pipeline.config.loader import build
 from pipeline.engine import CpuOptions, Engine, EngineConfig
-from pipeline.kws.detector import KeywordSpotter
+from pipeline.skills.kws.detector import KeywordSpotter
 from training.common import progress
 from training.kws.synth import all_voices, clip, synthesise, training_words
 from training.kws.train import Config, load_corpus

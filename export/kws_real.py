@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.engine import CpuOptions, Engine, EngineConfig
-from pipeline.kws.detector import DetectorOptions, KeywordSpotter
-from pipeline.kws.modes import gate
+from pipeline.skills.kws.detector import DetectorOptions, KeywordSpotter
+from pipeline.skills.kws.modes import gate
 from training.kws import real
 
 BLOCK = 320                 # 20 ms at 16 kHz, the live block size

@@ -17,7 +17,7 @@ from export.common import (check_parity, compare_latency, export_onnx, int8_pays
 from export.registry import EXPORTERS
 from pipeline.contract import make_contract
 from pipeline.engine import Engine, EngineConfig
-from pipeline.face.liveness import MODEL_NAMES, TASK, context_crop, softmax
+from pipeline.skills.face.liveness import MODEL_NAMES, TASK, context_crop, softmax
 from training.face.minifasnet import INPUT_SIZE, NUM_CLASSES, REAL_CLASS, load_published
 
 REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
@@ -48,7 +48,7 @@ def face_crops(scale: float) -> list[np.ndarray]:
     """80x80 BGR crops at ``scale`` around every face the shipped detector finds in the real stills
     and in frames of the real clips (the calibration and int8 check material)."""
     from export.liveness_data import real_frames
-    from pipeline.face.models import load_face_models
+    from pipeline.skills.face.models import load_face_models
     detector, _ = load_face_models(min_face=40)
     crops = []
     for _, _, frame in real_frames():

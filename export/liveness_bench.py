@@ -8,7 +8,7 @@ Attempts (frames at 15 fps, ATTEMPT_FRAMES of them: about 1 s of camera):
 - replay_clip: the person's real clip replayed on a hand-held screen.
 Each attempt's frames run once through the shipped detector, passive models and motion tracker; the
 window decisions (passive only, motion only, both) are replayed from those records with the same
-functions the runtime uses (pipeline.face.liveness_motion.window_verdict), so thresholds can be swept
+functions the runtime uses (pipeline.skills.face.liveness_motion.window_verdict), so thresholds can be swept
 on the TUNE persons and then measured once on the HELD-OUT persons (export/liveness_data.py).
 APCER = attacks whose liveness passed at some window; BPCER = live attempts whose liveness never passed.
 The runtime decision is "combined_3d": passive score AND motion showing depth (not merely not planar).
@@ -27,8 +27,8 @@ import numpy as np
 
 from export.liveness_attacks import print_attack, replay_attack, zoom_on
 from export.liveness_data import CLIPS, HELD_OUT, STILLS, TUNE, read_clip, read_still
-from pipeline.face.liveness_check import DEFAULT_PASSIVE_THRESHOLD
-from pipeline.face.liveness_motion import DEPTH, FROZEN, PLANAR, MotionParams, MotionTracker, window_verdict
+from pipeline.skills.face.liveness_check import DEFAULT_PASSIVE_THRESHOLD
+from pipeline.skills.face.liveness_motion import DEPTH, FROZEN, PLANAR, MotionParams, MotionTracker, window_verdict
 
 ATTEMPT_FRAMES = 16
 CLIP_STEP = 2            # 30 fps clips -> 15 fps
@@ -165,8 +165,8 @@ def main() -> None:
     ap.add_argument("--records", help="pickle of the per-frame records: written after a run, read instead of "
                                       "running when it exists (to sweep thresholds without recomputing)")
     args = ap.parse_args()
-    from pipeline.face.liveness import load_passive
-    from pipeline.face.models import load_face_models
+    from pipeline.skills.face.liveness import load_passive
+    from pipeline.skills.face.models import load_face_models
     from pipeline.engine import CpuOptions, EngineConfig
     config = EngineConfig(cpu=CpuOptions(intra_op_threads=args.threads))
     detector, embedder = load_face_models(config, min_face=60)

@@ -9,7 +9,7 @@ from export.liveness_attacks import zoom_on
 from export.liveness_data import read_clip
 from pipeline.bench.stats import percentiles
 from pipeline.engine import runtime_version
-from pipeline.face.liveness_motion import MotionTracker
+from pipeline.skills.face.liveness_motion import MotionTracker
 from pipeline.sysinfo import machine
 
 CLIP = "intel_sample_videos/asl_gestures/eat.mkv"

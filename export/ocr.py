@@ -19,10 +19,10 @@ from export.registry import EXPORTERS
 from pipeline.config.loader import to_dict
 from pipeline.contract import make_contract
 from pipeline.engine import Engine, EngineConfig
-from pipeline.ocr.ctc import cer
-from pipeline.ocr.db import CORE_HEIGHT, DetectParams
-from pipeline.ocr.steps import boxes_in_frame, detector_map, recognise_crops
-from pipeline.preprocess.ocr import WIDTH_MULTIPLE, batch_lines, detector_input
+from pipeline.skills.ocr.ctc import cer
+from pipeline.skills.ocr.db import CORE_HEIGHT, DetectParams
+from pipeline.skills.ocr.steps import boxes_in_frame, detector_map, recognise_crops
+from pipeline.skills.ocr.preprocess import WIDTH_MULTIPLE, batch_lines, detector_input
 from training.ocr import det as det_train
 from training.ocr import rec as rec_train
 from training.ocr.datasets import REC_MAX_WIDTH, REC_SPEC, ensure_lines
@@ -46,7 +46,7 @@ DATA = (f"synthetic printed text rendered from Debian fonts ({PACKAGES}), words 
 
 # -- recogniser ---------------------------------------------------------------------------------
 def rec_scores(path: Path, sets: dict) -> dict:
-    """CER and line accuracy, each line read by the runtime's own steps (pipeline/ocr/steps.py)."""
+    """CER and line accuracy, each line read by the runtime's own steps (pipeline/skills/ocr/steps.py)."""
     engine = Engine(path, EngineConfig(warmup_runs=0))
     rc = engine.contract
     out = {}

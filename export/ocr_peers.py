@@ -31,9 +31,9 @@ import numpy as np
 
 from pipeline.bench.stats import percentiles
 from pipeline.engine import CpuOptions, Engine, EngineConfig, runtime_version
-from pipeline.ocr.ctc import cer, trim_edges
-from pipeline.ocr.prior import fix_line
-from pipeline.ocr.reader import OcrReader
+from pipeline.skills.ocr.ctc import cer, trim_edges
+from pipeline.skills.ocr.prior import fix_line
+from pipeline.skills.ocr.reader import OcrReader
 from pipeline.runtime.stage import SHIPPED_MODELS
 from pipeline.sysinfo import machine
 from training.ocr.fonts import split_fonts

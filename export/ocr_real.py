@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 from pipeline.engine import CpuOptions, Engine, EngineConfig, runtime_version
-from pipeline.ocr.reader import MIN_LINE_CONFIDENCE, STILL_LONG_SIDE, OcrReader
+from pipeline.skills.ocr.reader import MIN_LINE_CONFIDENCE, STILL_LONG_SIDE, OcrReader
 from pipeline.runtime.stage import SHIPPED_MODELS
 from pipeline.sysinfo import machine
 

@@ -17,8 +17,8 @@ from export.registry import EXPORTERS
 from pipeline.config.loader import to_dict
 from pipeline.contract import SensorSpec, make_contract
 from pipeline.engine import Engine, EngineConfig
-from pipeline.sensing.activity import ActivityRecognizer
-from pipeline.sensing.anomaly import AnomalyDetector
+from pipeline.skills.sensor.activity import ActivityRecognizer
+from pipeline.skills.sensor.anomaly import AnomalyDetector
 from training.sensor import anomaly as anomaly_train
 from training.sensor import har as har_train
 from training.sensor.data import HAR_PROVENANCE, load_anomaly_series, load_basic_motions
@@ -71,7 +71,7 @@ def export_har(checkpoint: str | None, out: Path) -> dict:
 
 
 def normalize(window: np.ndarray, spec: SensorSpec) -> np.ndarray:
-    from pipeline.preprocess.sensor import normalize_window
+    from pipeline.skills.sensor.preprocess import normalize_window
     return normalize_window(window, spec)[0]
 
 

@@ -20,8 +20,11 @@ from __future__ import annotations
 
 # Registration: importing these modules fills SOURCES and STAGES. This is the only place that does.
 from pipeline.sources import audio, sensor, synthetic, video  # noqa: F401
-from pipeline.stages import builtin, face, kws, ocr  # noqa: F401
-from pipeline.stages import sensor as sensor_stages  # noqa: F401
+from pipeline.stages import builtin  # noqa: F401
+from pipeline.skills.face import stage as face  # noqa: F401
+from pipeline.skills.kws import stage as kws  # noqa: F401
+from pipeline.skills.ocr import stage as ocr  # noqa: F401
+from pipeline.skills.sensor import stage as sensor_stages  # noqa: F401
 
 from pipeline.runtime.runner import PipelineConfig, PipelineRunner
 from pipeline.runtime.stage import STAGES, StageConfig, StageEnv, build_stage

@@ -135,9 +135,9 @@ def write_audio(path: Path) -> list[dict]:
 
 def enrol(rgb: np.ndarray, store_path: Path) -> int:
     """Enrol the person from variants of the photo (mirrored, relit, turned), as `perceive enroll --images` does."""
-    from pipeline.face.models import load_face_models
-    from pipeline.face.store import TemplateStore
-    from pipeline.face.verify import QualityGates, quality_problem
+    from pipeline.skills.face.models import load_face_models
+    from pipeline.skills.face.store import TemplateStore
+    from pipeline.skills.face.verify import QualityGates, quality_problem
     detector, embedder = load_face_models(min_face=60)
     embeddings = []
     for img in [rgb] + variants(rgb, np.random.default_rng(ENROL_SEED))[:ENROL_SAMPLES - 1]:
@@ -155,7 +155,7 @@ def enrol(rgb: np.ndarray, store_path: Path) -> int:
 
 
 def face_boxes(faces: dict) -> dict[str, np.ndarray | None]:
-    from pipeline.face.models import load_face_models
+    from pipeline.skills.face.models import load_face_models
     detector, _ = load_face_models(min_face=60)
     out = {}
     for name in (STRANGER, ENROLLED):

@@ -43,7 +43,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from pipeline.demo.app import Demo, DemoOptions
     from pipeline.errors import InputError
-    from pipeline.face.store_format import check_name
+    from pipeline.skills.face.store_format import check_name
     try:
         check_name(args.name)  # before the models load: `e` would refuse it only when pressed
     except InputError as exc:

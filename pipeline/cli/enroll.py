@@ -30,9 +30,9 @@ def register(sub) -> None:
 def run(args) -> int:
     from pipeline.cli.face_common import image_paths
     from pipeline.errors import PerceiveError
-    from pipeline.face.models import load_face_models
-    from pipeline.face.store import StoreError, TemplateStore, default_store_path
-    from pipeline.face.store_format import check_name
+    from pipeline.skills.face.models import load_face_models
+    from pipeline.skills.face.store import StoreError, TemplateStore, default_store_path
+    from pipeline.skills.face.store_format import check_name
 
     if not (args.list or args.remove or args.name):
         raise PerceiveError("give the NAME to enrol (or --list / --remove NAME)")
@@ -66,7 +66,7 @@ def run(args) -> int:
 def collect(args, paths, detector, embedder) -> list:
     """Embeddings of the good samples, from the image files or the camera / video; skips are printed."""
     from pipeline.cli.face_common import video_frames
-    from pipeline.face.verify import QualityGates, quality_problem
+    from pipeline.skills.face.verify import QualityGates, quality_problem
     from pipeline.preprocess.image import ImageFileError, read_image
 
     gates = QualityGates(min_face=max(args.min_face, QualityGates.min_face))

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from pipeline.errors import InputError, SourceError
-from pipeline.face.verify import QualityGates
+from pipeline.skills.face.verify import QualityGates
 from pipeline.preprocess.image import MAX_IMAGE_PIXELS
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}

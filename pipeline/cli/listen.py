@@ -6,7 +6,7 @@ import json
 import sys
 from dataclasses import asdict
 
-from pipeline.kws.modes import DEFAULT_MODE, DEFAULT_WINDOW_S, MODES
+from pipeline.skills.kws.modes import DEFAULT_MODE, DEFAULT_WINDOW_S, MODES
 
 
 def register(sub) -> None:

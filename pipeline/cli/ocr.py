@@ -20,7 +20,7 @@ def register(sub) -> None:
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: all cores)")
     p.add_argument("--min-confidence", type=float, default=None, metavar="C",
                    help="drop lines whose mean character confidence is below C (default: the value tuned "
-                        "on real photos, pipeline.ocr.reader.MIN_LINE_CONFIDENCE; 0 keeps every line)")
+                        "on real photos, pipeline.skills.ocr.reader.MIN_LINE_CONFIDENCE; 0 keeps every line)")
     p.set_defaults(func=run)
 
 
@@ -119,14 +119,14 @@ def _overlaps(a, others) -> bool:
 def run(args) -> int:
     import cv2
     from pipeline.engine import CpuOptions, Engine, EngineConfig
-    from pipeline.ocr.reader import OcrReader
+    from pipeline.skills.ocr.reader import OcrReader
     from pipeline.preprocess.image import ImageFileError, read_image
     from pipeline.runtime.stage import resolve_model
 
     if args.draw:
         check_draw_path(args.draw)
     config = EngineConfig(cpu=CpuOptions(intra_op_threads=args.threads))
-    from pipeline.ocr.reader import MIN_LINE_CONFIDENCE, STILL_LONG_SIDE
+    from pipeline.skills.ocr.reader import MIN_LINE_CONFIDENCE, STILL_LONG_SIDE
     floor = MIN_LINE_CONFIDENCE if args.min_confidence is None else args.min_confidence
     if not 0.0 <= floor <= 1.0:
         from pipeline.errors import ConfigError

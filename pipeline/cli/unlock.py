@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import sys
 
-from pipeline.face.liveness_check import DEFAULT_PASSIVE_THRESHOLD
-from pipeline.face.verify import DEFAULT_THRESHOLD
+from pipeline.skills.face.liveness_check import DEFAULT_PASSIVE_THRESHOLD
+from pipeline.skills.face.verify import DEFAULT_THRESHOLD
 
 NO_LIVENESS_WARNING = ("perceive unlock: WARNING: --no-liveness: the liveness check is OFF. A printed photo, a phone "
                        "or a screen replay showing an enrolled face WILL unlock. Use this for testing only.")
@@ -36,10 +36,10 @@ def register(sub) -> None:
 def run(args) -> int:
     from pipeline.cli.face_common import video_frames
     from pipeline.errors import InputError, PerceiveError
-    from pipeline.face.liveness import load_passive
-    from pipeline.face.unlock_decision import build_decider, detector_min_face
-    from pipeline.face.models import load_face_models
-    from pipeline.face.store import TemplateStore, default_store_path
+    from pipeline.skills.face.liveness import load_passive
+    from pipeline.skills.face.unlock_decision import build_decider, detector_min_face
+    from pipeline.skills.face.models import load_face_models
+    from pipeline.skills.face.store import TemplateStore, default_store_path
 
     if args.k < 1 or args.n < args.k:
         raise InputError(f"-k {args.k} -n {args.n}: need 1 <= k <= n")

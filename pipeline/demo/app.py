@@ -25,7 +25,7 @@ from pipeline.demo.overlay import LIVENESS_OFF_NOTE, FaceView, Hud, OverlayState
 from pipeline.demo.pipelines import EventLog, build_stages, make_runner, stage_config, voice_config
 from pipeline.engine import CpuOptions, EngineConfig
 from pipeline.errors import InputError, SourceError
-from pipeline.face.store import default_store_path
+from pipeline.skills.face.store import default_store_path
 from pipeline.runtime.stage import StageEnv
 from pipeline.sources.video import VideoConfig
 

@@ -1,8 +1,8 @@
 """The `e` key: enrol the face in the current frame, with the same quality gates as `perceive enroll`."""
 from __future__ import annotations
 
-from pipeline.face.store import StoreError, TemplateStore
-from pipeline.face.verify import QualityGates, quality_problem
+from pipeline.skills.face.store import StoreError, TemplateStore
+from pipeline.skills.face.verify import QualityGates, quality_problem
 
 
 def enrol_current(demo, name: str) -> str:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pipeline.demo import enrol
-from pipeline.face.store import TemplateStore
+from pipeline.skills.face.store import TemplateStore
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 300  # loading the face and OCR models on a busy 2-core machine; a hang fails on the timeout

@@ -8,7 +8,7 @@ from pipeline.cli.main import main
 from pipeline.demo.app import KEY_ENROL, KEY_OCR, KEY_PAUSE, KEY_QUIT, Demo, DemoOptions
 from pipeline.demo.loop import _frame
 from pipeline.demo.media import sample_media
-from pipeline.face.store import TemplateStore
+from pipeline.skills.face.store import TemplateStore
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pipeline.demo.pipelines import build_stages, make_runner, voice_config
 from pipeline.errors import ContractError
 from pipeline.runtime.stage import SHIPPED_MODELS, StageEnv
 from pipeline.sources.audio import WavConfig
-from pipeline.stages.kws import KwsStage
+from pipeline.skills.kws.stage import KwsStage
 
 needs_kws = pytest.mark.skipif(not (SHIPPED_MODELS / "kws.onnx").is_file(), reason="kws model not shipped")
 

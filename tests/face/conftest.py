@@ -14,7 +14,7 @@ def faces():
 
 @pytest.fixture(scope="session")
 def models():
-    from pipeline.face.models import load_face_models
+    from pipeline.skills.face.models import load_face_models
     return load_face_models(min_face=40)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from pipeline.cli.main import main
-from pipeline.face.store import TemplateStore
+from pipeline.skills.face.store import TemplateStore
 from tests.face.conftest import write_images, write_video
 from tests.face.image_bombs import png_bomb
 

@@ -2,7 +2,7 @@
 import cv2
 import numpy as np
 
-from pipeline.face.align import align, similarity_transform
+from pipeline.skills.face.align import align, similarity_transform
 
 
 def test_similarity_transform_recovers_a_known_transform():
@@ -45,7 +45,7 @@ def test_detector_finds_the_real_faces_with_landmarks_inside_the_box(faces, mode
 
 
 def test_min_face_skips_small_faces(faces, models):
-    from pipeline.face.detector import DetectorParams, FaceDetector
+    from pipeline.skills.face.detector import DetectorParams, FaceDetector
     detector, _ = models
     bgr = cv2.cvtColor(faces["astronaut"], cv2.COLOR_RGB2BGR)  # 512 px photo, face about 86 px
     assert len(detector.detect(bgr)) == 1

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.face.store import StoreError, TemplateStore
+from pipeline.skills.face.store import StoreError, TemplateStore
 from tests.face.conftest import write_images, write_video
 
 

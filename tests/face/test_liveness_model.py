@@ -6,7 +6,7 @@ import pytest
 from export.liveness import PUBLISHED, WEIGHTS
 from export.liveness_data import FACES
 from pipeline.engine import Engine, EngineConfig
-from pipeline.face.liveness import MODEL_NAMES, PassiveLiveness, context_crop, softmax
+from pipeline.skills.face.liveness import MODEL_NAMES, PassiveLiveness, context_crop, softmax
 from pipeline.runtime.stage import resolve_model
 
 SAMPLES = FACES / "silent_face_anti_spoofing" / "images" / "sample"

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from pipeline.face.liveness import context_box
-from pipeline.face.liveness_motion import (DEPTH, FROZEN, LOST, PLANAR, STILL, MotionParams, MotionTracker,
+from pipeline.skills.face.liveness import context_box
+from pipeline.skills.face.liveness_motion import (DEPTH, FROZEN, LOST, PLANAR, STILL, MotionParams, MotionTracker,
                                            PairMotion, classify_tracks, window_verdict)
 
 FOCAL, DISTANCE = 600.0, 600.0      # a 160-unit face at 600 units fills 160 px

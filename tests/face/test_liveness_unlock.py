@@ -10,10 +10,10 @@ import pytest
 
 from export.liveness_attacks import print_attack, replay_attack, zoom_on
 from export.liveness_data import FACES, available, read_clip, read_still
-from pipeline.face.liveness import load_passive
-from pipeline.face.unlock_decision import build_decider
-from pipeline.face.store import TemplateStore
-from pipeline.face.verify import DEFAULT_THRESHOLD
+from pipeline.skills.face.liveness import load_passive
+from pipeline.skills.face.unlock_decision import build_decider
+from pipeline.skills.face.store import TemplateStore
+from pipeline.skills.face.verify import DEFAULT_THRESHOLD
 
 pytestmark = pytest.mark.skipif(not available(), reason=f"real faces not found at {FACES} (../shared/data/real)")
 STILL = "face_recognition/examples/biden.jpg"

@@ -17,8 +17,8 @@ import time
 import numpy as np
 import pytest
 
-from pipeline.face import store as store_module
-from pipeline.face.store import StoreError, TemplateStore
+from pipeline.skills.face import store as store_module
+from pipeline.skills.face.store import StoreError, TemplateStore
 from tests.face.conftest import write_images, write_video
 
 WAIT_S = 120.0  # generous: two CPU cores are shared by several test runs
@@ -97,7 +97,7 @@ def test_removal_and_enrolment_during_an_enrolment_all_survive(tmp_path, faces, 
 HOLDER = """
 import sys, pathlib, time
 import numpy as np
-from pipeline.face.store import TemplateStore
+from pipeline.skills.face.store import TemplateStore
 path, model, dim, ready, go = sys.argv[1:]
 def change(people):  # runs under the store's lock, after the store was re-read
     pathlib.Path(ready).touch()

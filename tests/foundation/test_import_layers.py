@@ -31,7 +31,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
               # pipeline.config.engine, --set overrides pipeline.config.overrides)
               "pipeline.daemon.config", "pipeline.runtime.config")),
     ("runtime", ("pipeline.runtime",)),
-    ("skills and stages", ("pipeline.stages", "pipeline.face", "pipeline.kws", "pipeline.ocr", "pipeline.sensing")),
+    ("skills and stages", ("pipeline.stages", "pipeline.skills.face", "pipeline.skills.kws", "pipeline.skills.ocr", "pipeline.skills.sensor")),
     # The one place that imports every source and stage module (so they register), and the whole
     # config tree, which imports it (and nothing else above the base) because a pipeline table may
     # name any type.

@@ -2,7 +2,7 @@
 and how the detector picks a keyword's threshold from options and contract."""
 from export.kws_bench import culprits, per_keyword_thresholds
 from pipeline.engine import Engine
-from pipeline.kws.detector import Detection, DetectorOptions, KeywordSpotter
+from pipeline.skills.kws.detector import Detection, DetectorOptions, KeywordSpotter
 from pipeline.runtime.stage import SHIPPED_MODELS
 
 

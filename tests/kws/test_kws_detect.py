@@ -9,7 +9,7 @@ from pipeline.cli.main import main as perceive
 from pipeline.config.loader import build
 from pipeline.engine import Engine
 from pipeline.errors import ContractError, InputError
-from pipeline.kws.detector import KeywordSpotter, detect_clip
+from pipeline.skills.kws.detector import KeywordSpotter, detect_clip
 from pipeline.assembly import PipelineConfig, PipelineRunner
 from pipeline.runtime.stage import SHIPPED_MODELS, StageEnv
 from pipeline.sources.audio import read_wav

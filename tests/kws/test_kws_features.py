@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-import pipeline.preprocess.audio as audio
+import pipeline.skills.kws.features as audio
 from pipeline.errors import InputError
-from pipeline.preprocess.audio import StreamingLogMel, default_spec, frame_sizes, log_mel
+from pipeline.skills.kws.features import StreamingLogMel, default_spec, frame_sizes, log_mel
 from pipeline.sources.audio import WavConfig, WavSource, read_wav
 from tests.kws.paths import FIXTURES
 

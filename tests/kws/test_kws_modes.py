@@ -1,5 +1,5 @@
 """Listening modes on synthetic posteriors: the real decision code (KeywordSpotter.replay) and the gate
-(pipeline/kws/modes.py), with a model contract that names a wake phrase; no ONNX model is run."""
+(pipeline/skills/kws/modes.py), with a model contract that names a wake phrase; no ONNX model is run."""
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from pipeline.errors import ConfigError
-from pipeline.kws.detector import DetectorOptions, KeywordSpotter
-from pipeline.kws.modes import CommandGate, check_mode, gate
+from pipeline.skills.kws.detector import DetectorOptions, KeywordSpotter
+from pipeline.skills.kws.modes import CommandGate, check_mode, gate
 
 LABELS = ["stop", "go", "computer", "_silence_", "_unknown_"]
 FRAME_S = 0.01

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pipeline.engine import Engine
-from pipeline.kws.detector import KeywordSpotter, detect_clip
+from pipeline.skills.kws.detector import KeywordSpotter, detect_clip
 from pipeline.runtime.stage import SHIPPED_MODELS
 from pipeline.sources.audio import read_wav
 from tests.kws.paths import FIXTURES

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from pipeline.engine import Engine
-from pipeline.kws.detector import KeywordSpotter, detect_clip
+from pipeline.skills.kws.detector import KeywordSpotter, detect_clip
 from pipeline.sources.audio import read_wav
 from tests.kws.paths import FIXTURES
 from training.kws.synth import evaluation_word

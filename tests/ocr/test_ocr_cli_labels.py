@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 from pipeline.cli.ocr import _overlaps, label_rects
-from pipeline.ocr.reader import TextLine
+from pipeline.skills.ocr.reader import TextLine
 
 SIGN = Path(__file__).parent / "fixtures" / "real" / "chinese.jpg"
 

@@ -10,8 +10,8 @@ import json
 import cv2
 
 from pipeline.engine import Engine
-from pipeline.ocr.reader import OcrReader
-from pipeline.ocr.stability import LineStabiliser
+from pipeline.skills.ocr.reader import OcrReader
+from pipeline.skills.ocr.stability import LineStabiliser
 from pipeline.runtime.stage import SHIPPED_MODELS
 
 ASSETS = SHIPPED_MODELS.parent / "assets"

@@ -1,10 +1,10 @@
 """The O/0 l/1 language prior, the end-glyph trim and the k-of-n line stabiliser."""
 import pytest
 
-from pipeline.ocr import prior
-from pipeline.ocr.ctc import Decoded, trim_edges
-from pipeline.ocr.reader import TextLine
-from pipeline.ocr.stability import LineStabiliser
+from pipeline.skills.ocr import prior
+from pipeline.skills.ocr.ctc import Decoded, trim_edges
+from pipeline.skills.ocr.reader import TextLine
+from pipeline.skills.ocr.stability import LineStabiliser
 
 needs_words = pytest.mark.skipif(not prior.lexicon(), reason="no system word list (Debian wamerican)")
 
@@ -59,7 +59,7 @@ def test_the_stabiliser_rejects_an_impossible_rule():
 
 @needs_words
 def test_one_unsure_letter_of_an_unknown_word_is_spelled_from_the_dictionary():
-    from pipeline.ocr.prior import fix_line
+    from pipeline.skills.ocr.prior import fix_line
     confs = [1.0] * 14
     confs[11] = 0.5
     assert fix_line(Decoded("Free Admisslon", confs)).text == "Free Admission"

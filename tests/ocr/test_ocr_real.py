@@ -16,7 +16,7 @@ import pytest
 
 from export.ocr_real import TRUTH, words_read
 from pipeline.engine import Engine
-from pipeline.ocr.reader import STILL_LONG_SIDE, OcrReader
+from pipeline.skills.ocr.reader import STILL_LONG_SIDE, OcrReader
 from pipeline.runtime.stage import SHIPPED_MODELS
 
 REAL = Path(__file__).parent / "fixtures" / "real"

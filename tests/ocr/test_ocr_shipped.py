@@ -20,8 +20,8 @@ import pytest
 
 from pipeline.engine import Engine
 from pipeline.errors import InputError
-from pipeline.ocr.ctc import cer
-from pipeline.ocr.reader import OcrReader, reading_order
+from pipeline.skills.ocr.ctc import cer
+from pipeline.skills.ocr.reader import OcrReader, reading_order
 from pipeline.runtime.stage import SHIPPED_MODELS
 from training.ocr.det_metrics import IOU_MATCH, quad_iou
 

@@ -1,4 +1,4 @@
-"""The reader's pure steps (pipeline/ocr/steps.py): what OcrReader runs is what export measures.
+"""The reader's pure steps (pipeline/skills/ocr/steps.py): what OcrReader runs is what export measures.
 
 fp32 twins and checked-in fixtures, so the figures are the same on every CPU.
 """
@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from pipeline.engine import Engine
-from pipeline.ocr.ctc import cer
-from pipeline.ocr.reader import OcrReader, rectify
-from pipeline.ocr.steps import REC_BATCH, boxes_in_frame, detector_map, recognise_crops, sigmoid
+from pipeline.skills.ocr.ctc import cer
+from pipeline.skills.ocr.reader import OcrReader, rectify
+from pipeline.skills.ocr.steps import REC_BATCH, boxes_in_frame, detector_map, recognise_crops, sigmoid
 from pipeline.runtime.stage import SHIPPED_MODELS
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from pipeline.ocr.ctc import cer, edit_distance, greedy_decode
-from pipeline.ocr.db import DetectParams, boxes_from_map, core_of
-from pipeline.ocr.reader import reading_order, rectify
+from pipeline.skills.ocr.ctc import cer, edit_distance, greedy_decode
+from pipeline.skills.ocr.db import DetectParams, boxes_from_map, core_of
+from pipeline.skills.ocr.reader import reading_order, rectify
 
 
 def onehot(seq, classes=5):
@@ -51,7 +51,7 @@ def test_rectify_gives_an_upright_crop_and_refuses_degenerate_boxes():
 
 
 def test_widen_extends_a_tilted_box_along_its_text_direction():
-    from pipeline.ocr.reader import widen
+    from pipeline.skills.ocr.reader import widen
     quad = np.float32([[10, 10], [110, 20], [108, 50], [8, 40]])
     out = widen(quad, 0.1)
     height = (np.linalg.norm(quad[3] - quad[0]) + np.linalg.norm(quad[2] - quad[1])) / 2

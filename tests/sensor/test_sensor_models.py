@@ -9,8 +9,8 @@ import pytest
 
 from pipeline.engine import Engine
 from pipeline.runtime.stage import SHIPPED_MODELS
-from pipeline.sensing.activity import ActivityRecognizer
-from pipeline.sensing.anomaly import AnomalyDetector
+from pipeline.skills.sensor.activity import ActivityRecognizer
+from pipeline.skills.sensor.anomaly import AnomalyDetector
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ECG_RATE_HZ = 250.0

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 
 from pipeline.engine import Engine, EngineConfig
-from pipeline.face.align import align
-from pipeline.face.detector import DetectorParams, FaceDetector
+from pipeline.skills.face.align import align
+from pipeline.skills.face.detector import DetectorParams, FaceDetector
 
 LFW_UPSCALE = 100     # lfw_subset crops are 25x25: upscaled so that faces are unlock-sized
 LFW_CANVAS = 200      # and padded, because MTCNN needs some context around a face

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import fftconvolve, lfilter, resample_poly
 
-from pipeline.preprocess.audio import default_spec, frame_sizes, log_mel
+from pipeline.skills.kws.features import default_spec, frame_sizes, log_mel
 from training.common import progress
 from training.kws.synth import clip
 

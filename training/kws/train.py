@@ -3,7 +3,7 @@
 The model reads feature frames and its recurrent state and returns a posterior per
 frame plus the new state, so the runtime feeds each hop's new frames only. It is
 trained on ``seq_s`` sequences from a zero state with words at any position (the
-runtime resets its streams on the same schedule; see pipeline/kws/detector.py). Accuracy is measured on voices and
+runtime resets its streams on the same schedule; see pipeline/skills/kws/detector.py). Accuracy is measured on voices and
 variants that never appear in training (training/kws/synth.py: HELD_OUT_*).
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.config.loader import option, to_dict
-from pipeline.preprocess.audio import default_spec
+from pipeline.skills.kws.features import default_spec
 from training.common import RunDir, confusion_matrix, progress, set_seed
 from training.kws.data import IGNORE, SILENCE, UNKNOWN, Mix, make_sequences
 from training.kws.synth import KEYWORDS, evaluation_word, load_or_build

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.contract import ImageSpec
-from pipeline.preprocess.ocr import line_to_gray
+from pipeline.skills.ocr.preprocess import line_to_gray
 from training.common import progress
 from training.ocr.fonts import split_fonts
 from training.ocr.render import render_line

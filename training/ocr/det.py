@@ -1,6 +1,6 @@
 """`perceive train ocr-det`: a small FPN segmentation CNN that lights up text-line cores.
 
-Output is a probability map at 1/2 resolution; pipeline/ocr/db.py turns it into line
+Output is a probability map at 1/2 resolution; pipeline/skills/ocr/db.py turns it into line
 boxes. Trained on random crops of synthetic scenes from the training font families;
 precision and recall at IoU 0.5 are measured on whole scenes from held-out families.
 """
@@ -15,7 +15,7 @@ import numpy as np
 
 from pipeline.config.loader import option
 from pipeline.contract import ImageSpec
-from pipeline.ocr.db import DetectParams, boxes_from_map, core_of
+from pipeline.skills.ocr.db import DetectParams, boxes_from_map, core_of
 from training.common import RunDir, progress, set_seed
 from training.ocr.det_metrics import match_boxes
 from training.ocr.scenes import load_scenes, scene_set

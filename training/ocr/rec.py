@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.config.loader import option
-from pipeline.ocr.ctc import cer, greedy_decode, softmax
-from pipeline.preprocess.ocr import batch_lines
+from pipeline.skills.ocr.ctc import cer, greedy_decode, softmax
+from pipeline.skills.ocr.preprocess import batch_lines
 from training.common import RunDir, progress, set_seed
 from training.ocr.datasets import REC_SPEC, ensure_lines
 from training.ocr.text import ALPHABET

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.config.loader import option
-from pipeline.preprocess.sensor import anomaly_scores, forecast_errors, rolling_zscore
+from pipeline.skills.sensor.preprocess import anomaly_scores, forecast_errors, rolling_zscore
 from training.common import RunDir, progress, set_seed
 from training.registry import TRAINERS
 from training.sensor.data import AnomalySeries, load_anomaly_series

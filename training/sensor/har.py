@@ -13,7 +13,7 @@ import numpy as np
 
 from pipeline.config.loader import option
 from pipeline.contract import SensorSpec
-from pipeline.preprocess.sensor import normalize_window
+from pipeline.skills.sensor.preprocess import normalize_window
 from training.common import RunDir, confusion_matrix, progress, set_seed
 from training.distributed import Context
 from training.registry import TRAINERS

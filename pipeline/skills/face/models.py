@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from pipeline.engine import Engine, EngineConfig
-from pipeline.face.detector import DetectorParams, FaceDetector
-from pipeline.face.embedder import FaceEmbedder
+from pipeline.skills.face.detector import DetectorParams, FaceDetector
+from pipeline.skills.face.embedder import FaceEmbedder
 from pipeline.runtime.stage import resolve_model
 
 

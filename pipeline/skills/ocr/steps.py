@@ -13,9 +13,9 @@ import numpy as np
 
 from pipeline.contract import ImageSpec
 from pipeline.engine import Engine
-from pipeline.ocr.ctc import Decoded, greedy_decode, softmax
-from pipeline.ocr.db import DetectParams, boxes_from_map
-from pipeline.preprocess.ocr import WIDTH_MULTIPLE, batch_lines, detector_input, line_to_gray
+from pipeline.skills.ocr.ctc import Decoded, greedy_decode, softmax
+from pipeline.skills.ocr.db import DetectParams, boxes_from_map
+from pipeline.skills.ocr.preprocess import WIDTH_MULTIPLE, batch_lines, detector_input, line_to_gray
 
 REC_BATCH = 16          # crops per recogniser call; crops are sorted by width first (less padding)
 

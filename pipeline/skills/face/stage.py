@@ -1,6 +1,6 @@
 """The ``face`` stage: detect, align, embed, check liveness and decide unlock on every frame.
 
-The decision is pipeline.face's UnlockDecider, the same one `perceive unlock` uses: exactly one
+The decision is pipeline.skills.face's UnlockDecider, the same one `perceive unlock` uses: exactly one
 face, large enough, k-of-n identity AND liveness (unless ``liveness = false``, which lets a photo in).
 """
 from __future__ import annotations
@@ -8,13 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pipeline.config.loader import option
-from pipeline.face.detector import DetectorParams, Face, FaceDetector
-from pipeline.face.embedder import FaceEmbedder
-from pipeline.face.liveness import MODEL_NAMES, PassiveLiveness
-from pipeline.face.liveness_check import DEFAULT_PASSIVE_THRESHOLD
-from pipeline.face.unlock_decision import build_decider, detector_min_face
-from pipeline.face.store import TemplateStore, default_store_path
-from pipeline.face.verify import DEFAULT_THRESHOLD, Match, best_match
+from pipeline.skills.face.detector import DetectorParams, Face, FaceDetector
+from pipeline.skills.face.embedder import FaceEmbedder
+from pipeline.skills.face.liveness import MODEL_NAMES, PassiveLiveness
+from pipeline.skills.face.liveness_check import DEFAULT_PASSIVE_THRESHOLD
+from pipeline.skills.face.unlock_decision import build_decider, detector_min_face
+from pipeline.skills.face.store import TemplateStore, default_store_path
+from pipeline.skills.face.verify import DEFAULT_THRESHOLD, Match, best_match
 from pipeline.runtime.stage import STAGES, Stage, StageConfig, StageEnv, StageResult
 from pipeline.sources.base import Item
 

@@ -13,7 +13,7 @@ fires when its average has passed its threshold for ``hold_frames`` frames in a 
 previous event, and (optionally) only when the recent audio is louder than a gate.
 
 A model may also name wake phrases (contract ``params.wake_phrases``, labels of the same model, so one
-LSTM pass serves both listening modes: pipeline/kws/modes.py). They are spotted only when asked
+LSTM pass serves both listening modes: pipeline/skills/kws/modes.py). They are spotted only when asked
 (``DetectorOptions.wake``); a command may follow a wake phrase after ``WAKE_TAIL_S`` instead of the
 whole refractory period, since "computer, stop" leaves no pause. In wake mode commands are decided
 at the contract's ``window_threshold`` (when it has one): the gate accepts them only in the short
@@ -29,7 +29,7 @@ import numpy as np
 
 from pipeline.engine import Engine
 from pipeline.errors import ContractError, InputError
-from pipeline.preprocess.audio import LOG_FLOOR, StreamingLogMel, check_clip, frame_sizes
+from pipeline.skills.kws.features import LOG_FLOOR, StreamingLogMel, check_clip, frame_sizes
 
 STREAMS = 2
 ENERGY_HISTORY_S = 1.5      # frame energies kept to estimate where a word started

@@ -8,7 +8,7 @@ import numpy as np
 
 from pipeline.engine import Engine
 from pipeline.errors import ContractError
-from pipeline.preprocess.sensor import normalize_window
+from pipeline.skills.sensor.preprocess import normalize_window
 
 
 @dataclass

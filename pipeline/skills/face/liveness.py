@@ -15,7 +15,7 @@ import numpy as np
 
 from pipeline.engine import Engine
 from pipeline.errors import ContractError
-from pipeline.face.detector import Face
+from pipeline.skills.face.detector import Face
 from pipeline.preprocess.image import convert_color, normalize
 
 TASK = "face_liveness"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from pipeline.ocr.reader import TextLine
+from pipeline.skills.ocr.reader import TextLine
 
 NEEDED_FRAMES = 3
 WINDOW_FRAMES = 5

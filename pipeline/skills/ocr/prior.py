@@ -28,7 +28,7 @@ import string
 from functools import lru_cache
 from pathlib import Path
 
-from pipeline.ocr.ctc import Decoded
+from pipeline.skills.ocr.ctc import Decoded
 
 WORDS_FILE = Path("/usr/share/dict/words")
 MAX_WORDS_BYTES = 20 * 1024 * 1024     # a word list larger than this is not a word list

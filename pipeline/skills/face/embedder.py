@@ -5,8 +5,8 @@ import numpy as np
 
 from pipeline.engine import Engine
 from pipeline.errors import ContractError
-from pipeline.face.align import align
-from pipeline.face.detector import Face
+from pipeline.skills.face.align import align
+from pipeline.skills.face.detector import Face
 from pipeline.preprocess.image import convert_color, normalize
 
 

@@ -9,10 +9,10 @@ import numpy as np
 
 from pipeline.engine import Engine
 from pipeline.errors import ContractError
-from pipeline.ocr.ctc import Decoded, trim_edges
-from pipeline.ocr.db import DetectParams
-from pipeline.ocr.prior import fix_line
-from pipeline.ocr.steps import boxes_in_frame, detector_map, recognise_crops
+from pipeline.skills.ocr.ctc import Decoded, trim_edges
+from pipeline.skills.ocr.db import DetectParams
+from pipeline.skills.ocr.prior import fix_line
+from pipeline.skills.ocr.steps import boxes_in_frame, detector_map, recognise_crops
 from pipeline.preprocess.image import check_frame
 
 MIN_CROP_PIXELS = 4     # a rectified crop thinner than this cannot hold text
@@ -121,7 +121,7 @@ class OcrReader:
         self.max_width = int(rc.params.get("max_width", 800))
 
     def detect(self, frame: np.ndarray) -> tuple[list[np.ndarray], list[float]]:
-        """Line boxes in frame pixels and their scores (pipeline/ocr/steps.py, as export measures them)."""
+        """Line boxes in frame pixels and their scores (pipeline/skills/ocr/steps.py, as export measures them)."""
         prob, scale = detector_map(self.detector, frame, self.det_spec, self.long_side, self.stride)
         return boxes_in_frame(prob, scale, self.params)
 

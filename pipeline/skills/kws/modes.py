@@ -24,7 +24,7 @@ DEFAULT_WINDOW_S = 3.0
 @dataclass
 class GateEvent:
     kind: str          # "wake" or "keyword"
-    detection: object  # the pipeline.kws.detector.Detection that caused it
+    detection: object  # the pipeline.skills.kws.detector.Detection that caused it
 
 
 def check_mode(mode: str, wake_phrases: list[str], model: str) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pipeline.face.liveness_check import DEFAULT_PASSIVE_THRESHOLD, LivenessChecker
-from pipeline.face.verify import UnlockDecider, Verifier
+from pipeline.skills.face.liveness_check import DEFAULT_PASSIVE_THRESHOLD, LivenessChecker
+from pipeline.skills.face.verify import UnlockDecider, Verifier
 
 if TYPE_CHECKING:
-    from pipeline.face.liveness import PassiveLiveness
+    from pipeline.skills.face.liveness import PassiveLiveness
 
 DETECT_BELOW_GATE = 0.75   # the detector looks for faces this much smaller than min_face, to say "too small"
 SIZE_TOLERANCE = 0.8       # MTCNN boxes vary about 20% around a face's nominal size; the detector itself keeps

@@ -24,7 +24,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from pipeline.errors import PerceiveError
-from pipeline.face.store_format import MAX_STORE_BYTES, STORE_VERSION, check_embeddings, check_name, parse_store
+from pipeline.skills.face.store_format import MAX_STORE_BYTES, STORE_VERSION, check_embeddings, check_name, parse_store
 
 log = logging.getLogger("perceive.face.store")
 

@@ -3,7 +3,7 @@
 A face is live over the window when
 - the mean passive score (MiniFASNet real-class probability) of the window's frames reaches
   ``passive_threshold``, from at least ``min_frames`` scored frames; and
-- the motion evidence (pipeline.face.liveness_motion) shows depth (3-D: parallax or non-rigid
+- the motion evidence (pipeline.skills.face.liveness_motion) shows depth (3-D: parallax or non-rigid
   motion off the best plane), and is neither FROZEN (the same picture repeated) nor PLANAR (the face
   moved as one flat sheet). A face held perfectly still gives no motion evidence and is not yet live:
   the reason asks for a small head movement (a real face always moves a little; a photo held still
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pipeline.face.liveness_motion import DEPTH, FROZEN, PLANAR, MotionParams, MotionTracker
+from pipeline.skills.face.liveness_motion import DEPTH, FROZEN, PLANAR, MotionParams, MotionTracker
 
 # Chosen on the TUNE persons' live clips and attacks (python -m export.liveness_bench): the highest of
 # 0.3..0.9 whose tune BPCER stays <= 5% with 3-D motion required (tune: BPCER 0/60, APCER 3/58).
@@ -25,8 +25,8 @@ from pipeline.face.liveness_motion import DEPTH, FROZEN, PLANAR, MotionParams, M
 DEFAULT_PASSIVE_THRESHOLD = 0.9
 
 if TYPE_CHECKING:   # the engine (onnxruntime) is imported only where models are loaded
-    from pipeline.face.detector import Face
-    from pipeline.face.liveness import PassiveLiveness
+    from pipeline.skills.face.detector import Face
+    from pipeline.skills.face.liveness import PassiveLiveness
 
 
 @dataclass

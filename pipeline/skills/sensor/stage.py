@@ -8,8 +8,8 @@ import numpy as np
 from pipeline.config.loader import option
 from pipeline.errors import ContractError, InputError
 from pipeline.runtime.stage import STAGES, Stage, StageConfig, StageEnv, StageResult
-from pipeline.sensing.activity import ActivityRecognizer
-from pipeline.sensing.anomaly import AnomalyDetector
+from pipeline.skills.sensor.activity import ActivityRecognizer
+from pipeline.skills.sensor.anomaly import AnomalyDetector
 from pipeline.sources.base import Item
 
 

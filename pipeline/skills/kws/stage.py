@@ -1,13 +1,13 @@
 """``kws`` stage: spoken commands from an audio source, as ``keyword`` events (and ``wake`` events in
-wake mode: pipeline/kws/modes.py)."""
+wake mode: pipeline/skills/kws/modes.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from pipeline.config.loader import option
 from pipeline.errors import InputError
-from pipeline.kws.detector import DetectorOptions, KeywordSpotter
-from pipeline.kws.modes import DEFAULT_MODE, DEFAULT_WINDOW_S, MODES, CommandGate, check_mode
+from pipeline.skills.kws.detector import DetectorOptions, KeywordSpotter
+from pipeline.skills.kws.modes import DEFAULT_MODE, DEFAULT_WINDOW_S, MODES, CommandGate, check_mode
 from pipeline.runtime.stage import STAGES, Stage, StageConfig, StageEnv, StageResult
 from pipeline.sources.base import Item, StreamInfo
 

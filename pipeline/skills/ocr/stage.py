@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 
 from pipeline.config.loader import option
 from pipeline.errors import ConfigError
-from pipeline.ocr.reader import MIN_LINE_CONFIDENCE, OcrReader, TextLine
-from pipeline.ocr.stability import NEEDED_FRAMES, WINDOW_FRAMES, LineStabiliser
+from pipeline.skills.ocr.reader import MIN_LINE_CONFIDENCE, OcrReader, TextLine
+from pipeline.skills.ocr.stability import NEEDED_FRAMES, WINDOW_FRAMES, LineStabiliser
 from pipeline.runtime.stage import STAGES, Stage, StageConfig, StageEnv, StageResult
 from pipeline.sources.base import Item
 
@@ -18,7 +18,7 @@ class OcrConfig(StageConfig):
     threshold: float = option(0.0, "Detector probability above which a pixel is text (0: the model's).")
     box_threshold: float = option(0.0, "Mean probability a detected box needs to be kept (0: the model's).")
     min_confidence: float = option(MIN_LINE_CONFIDENCE, "Lines whose mean character confidence is below this are "
-                                   "dropped (the default is tuned on real photos: pipeline/ocr/reader.py).")
+                                   "dropped (the default is tuned on real photos: pipeline/skills/ocr/reader.py).")
     stable_frames: int = option(NEEDED_FRAMES, "A line is shown and announced once read in this many of the last "
                                 "`stable_window` frames (1 and 1: every frame as read).")
     stable_window: int = option(WINDOW_FRAMES, "Frames looked back over for `stable_frames`.")

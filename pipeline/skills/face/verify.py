@@ -9,10 +9,10 @@ import cv2
 import numpy as np
 
 from pipeline.errors import InputError
-from pipeline.face.detector import Face
+from pipeline.skills.face.detector import Face
 
 if TYPE_CHECKING:
-    from pipeline.face.liveness_check import LivenessChecker, LivenessVerdict
+    from pipeline.skills.face.liveness_check import LivenessChecker, LivenessVerdict
 
 # Chosen on real, different photos and clips of the TUNE persons (python -m export.liveness_bench;
 # export/liveness_identity.py): the lowest of 0.880..0.980 with single-frame FAR <= 0.1% on 736 impostor

@@ -1,0 +1,1 @@
+"""The skills: one folder per model family (face, ocr, kws, sensor), each with its runtime and stage."""
