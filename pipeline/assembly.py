@@ -10,17 +10,20 @@ through this module (directly or through ``load_config``); lower layers never im
                  |
     pipeline.config.tree  ->  pipeline.assembly   (every source and stage module, imported here)
                  |                  |
-    stages/* + face, ocr, kws, sensing   (skills; stage types register in STAGES)
-                 |
+    skills/<skill>/stage.py + stages/builtin   (stage types register in STAGES; skills/<skill>/*
+                 |                             hold each skill's preprocessing and model wrappers)
     runtime/runner, runtime/stage        (registries and the runner: stages and sources only)
                  |
-    sources/*, engine, preprocess/*, contract, config.loader, errors, stats ...
+    sources/*, engine, preprocess/image, contract, config.loader, errors, stats ...
+
+Adding a skill adds one line below: its ``stage`` module (README.md, "Adding a skill").
 """
 from __future__ import annotations
 
 # Registration: importing these modules fills SOURCES and STAGES. This is the only place that does.
 from pipeline.sources import audio, sensor, synthetic, video  # noqa: F401
 from pipeline.stages import builtin  # noqa: F401
+# One stage module per skill folder (tests/foundation/test_import_layers.py checks none is missing).
 from pipeline.skills.face import stage as face  # noqa: F401
 from pipeline.skills.kws import stage as kws  # noqa: F401
 from pipeline.skills.ocr import stage as ocr  # noqa: F401

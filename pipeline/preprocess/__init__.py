@@ -1,1 +1,3 @@
-"""Preprocessing shared by training and the runtime, so a model sees the same tensor in both."""
+"""Image reading and preprocessing shared by every image skill, by training and by the runtime, so a
+model sees the same tensor in both. A skill's own preprocessing lives in its folder
+(``pipeline/skills/<skill>/preprocess.py``; the log-mel front end is ``pipeline/skills/kws/features.py``)."""

@@ -1,2 +1,3 @@
-"""Stage types register themselves in ``STAGES`` when their module is imported (``pipeline.assembly``
-imports them all)."""
+"""Generic stage types (``builtin``: ``delay``, ``model``). A skill's stages live in its own folder
+(``pipeline/skills/<skill>/stage.py``). Every stage type registers itself in ``STAGES`` when its
+module is imported, and ``pipeline.assembly`` imports them all."""
