@@ -31,7 +31,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
               # pipeline.config.engine, --set overrides pipeline.config.overrides)
               "pipeline.daemon.config", "pipeline.runtime.config")),
     ("runtime", ("pipeline.runtime",)),
-    ("skills and stages", ("pipeline.stages", "pipeline.skills.face", "pipeline.skills.kws", "pipeline.skills.ocr", "pipeline.skills.sensor")),
+    # One folder per skill (pipeline/skills/<skill>/, its stage module included) and the generic stages.
+    ("skills and stages", ("pipeline.stages", "pipeline.skills")),
     # The one place that imports every source and stage module (so they register), and the whole
     # config tree, which imports it (and nothing else above the base) because a pipeline table may
     # name any type.
@@ -51,6 +52,12 @@ ONNXRUNTIME_ONLY_IN = "pipeline.engine"                 # the one engine module
 
 # Import cycles that are allowed, each with the reason. Empty: every loop issue 18 named is gone.
 KNOWN_CYCLES: list[tuple[frozenset[str], str]] = []
+
+SKILLS = "pipeline.skills"
+SKILLS_DIR = PACKAGE_ROOT / "pipeline" / "skills"
+# Skills that import another skill, as (importer, imported, reason). Empty: each skill stands alone, so
+# that a device can drop one and a change to one cannot break another. Add a line only for a real need.
+KNOWN_CROSS_SKILL: list[tuple[str, str, str]] = []
 
 
 def module_files(root: Path, package: str = "pipeline") -> dict[str, tuple[Path, bool]]:
@@ -178,6 +185,25 @@ def forbidden_imports(graph: dict[str, set[str]]) -> list[str]:
     return problems
 
 
+def skill_of(module: str, skills: str = SKILLS) -> str | None:
+    """"pipeline.skills.ocr.reader" -> "ocr"; None outside a skill folder (the skills package itself too)."""
+    parts = module.split(".")
+    prefix = skills.split(".")
+    return parts[len(prefix)] if parts[:len(prefix)] == prefix and len(parts) > len(prefix) else None
+
+
+def cross_skill_imports(graph: dict[str, set[str]], skills: str = SKILLS) -> list[tuple[str, str]]:
+    """(importing skill, imported skill) for every import from one skill folder into another."""
+    found = set()
+    for module, names in graph.items():
+        own = skill_of(module, skills)
+        for name in names:
+            other = skill_of(name, skills)
+            if own and other and other != own:
+                found.add((own, other))
+    return sorted(found)
+
+
 def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
     """Every name ``start`` imports, directly or through the package's own modules."""
     seen, todo = set(), [start]
@@ -209,6 +235,19 @@ def test_no_torch_training_or_export_and_onnxruntime_only_in_the_engine(graph):
 
 def test_no_module_imports_a_higher_layer(graph):
     assert upward_imports(graph) == []
+
+
+def test_skills_do_not_import_each_other(graph):
+    assert any(skill_of(m) for m in graph)  # the walk does see the skill folders
+    assert cross_skill_imports(graph) == sorted((a, b) for a, b, _ in KNOWN_CROSS_SKILL)
+
+
+def test_every_skill_folder_has_a_stage_module_the_assembly_imports(graph):
+    """A skill's stage types register only when pipeline.assembly imports its ``stage`` module; one it
+    forgets would make the skill's type unknown to every config, with no error until a config names it."""
+    skills = sorted(p.name for p in SKILLS_DIR.iterdir() if (p / "__init__.py").is_file())
+    assert skills == sorted({skill_of(m) for m in graph} - {None})
+    assert [s for s in skills if f"{SKILLS}.{s}.stage" not in graph[REGISTRATION]] == []
 
 
 def test_the_config_tree_reads_light_sections_and_imports_the_assembly_only_to_register(graph):
@@ -267,3 +306,16 @@ def test_the_checks_catch_what_they_are_for(tmp_path):
                                                                    ["fake.high", "fake.low"]]
     assert heavy_imports(fake, "fake.b") == []                    # b -> a -> importlib only
     assert heavy_imports(fake, "fake.low") == ["onnxruntime"]     # low -> high -> onnxruntime
+
+
+def test_the_cross_skill_check_catches_one_skill_importing_another(tmp_path):
+    files = {"__init__.py": "", "skills/__init__.py": "from fake.skills import one\n",
+             "skills/one/__init__.py": "", "skills/one/stage.py": "from fake.skills.one import reader\n",
+             "skills/one/reader.py": "def f():\n    from fake.skills.two.steps import g\n",
+             "skills/two/__init__.py": "", "skills/two/steps.py": "import fake.base\n", "base.py": ""}
+    for name, text in files.items():
+        (tmp_path / "fake" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "fake" / name).write_text(text)
+    fake = import_graph(tmp_path, "fake")
+    # the skills package importing its members and a skill importing itself are not cross-skill imports
+    assert cross_skill_imports(fake, "fake.skills") == [("one", "two")]
