@@ -73,22 +73,37 @@ def test_trim_keeps_the_word_and_drops_the_room():
 
 
 @pytest.mark.torch
-def test_warm_start_reproduces_the_shipped_model_and_adds_labels():
+def test_warm_start_reproduces_an_lstm_model_and_adds_labels(tmp_path):
+    """The log-mel LSTM path (v1-v7, still trainable): a model's fp32 ONNX file, weights read back."""
+    import json as json_
+
+    import onnx
     import torch
 
+    from export.common import export_onnx
     from training.kws.train import Config, build_model, label_names
     from training.kws.warm_start import load_into
-    engine = Engine(SHIPPED_MODELS / "kws.fp32.onnx")
-    cfg = Config(wake_words=["computer", "marvin"])
+    torch.manual_seed(0)
+    old = Config(hidden=16)
+    old_names = label_names(old)
+    path = export_onnx(build_model(old, 40, len(old_names)).eval(),
+                       (torch.zeros(2, 3, 40), torch.zeros(old.layers, 2, 16), torch.zeros(old.layers, 2, 16)),
+                       tmp_path / "kws.fp32.onnx", ["features", "h0", "c0"], ["logits", "hn", "cn"],
+                       {"features": {0: "batch", 1: "time"}, "h0": {1: "batch"}, "c0": {1: "batch"}})
+    graph = onnx.load(str(path))
+    graph.metadata_props.add(key="perceive.contract", value=json_.dumps({"labels": old_names}))
+    onnx.save(graph, str(path))
+    cfg = Config(hidden=16, wake_words=["computer", "marvin"])
     names = label_names(cfg)
     model = build_model(cfg, 40, len(names))
-    assert load_into(model, engine.path, names) == [n for n in names if n not in engine.contract.labels]
+    assert load_into(model, path, names) == [n for n in names if n not in old_names]
     x = np.random.default_rng(0).standard_normal((2, 30, 40)).astype(np.float32) - 5
     zeros = np.zeros((cfg.layers, 2, cfg.hidden), np.float32)
-    want = engine.run({"features": x, "h0": zeros, "c0": zeros})["logits"]
+    import onnxruntime
+    want = onnxruntime.InferenceSession(str(path)).run(["logits"], {"features": x, "h0": zeros, "c0": zeros})[0]
     with torch.no_grad():
         got = model(torch.from_numpy(x), torch.from_numpy(zeros), torch.from_numpy(zeros))[0].numpy()
-    assert np.abs(got[..., [names.index(n) for n in engine.contract.labels]] - want).max() < 1e-4
+    assert np.abs(got[..., [names.index(n) for n in old_names]] - want).max() < 1e-4
 
 
 def test_real_benchmark_scores_the_first_event_of_each_clip_and_chooses_on_tune_figures():
