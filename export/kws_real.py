@@ -32,7 +32,7 @@ RATE = real.SAMPLE_RATE
 GAP_S = 1.2                 # silence after each single-word clip; its events belong to it until the next clip
 CONTINUOUS_GAP_S = 0.5
 SHUFFLE_SEED = 0
-SWEEP = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+SWEEP = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98)
 TARGETS = {"command_accuracy": 0.90, "unknown_fired": 0.05, "commands_fa_per_hour": 10.0,
            "wake_detected": 0.95, "false_wakes_per_hour": 0.5}
 

@@ -65,7 +65,8 @@ def load(paths: list[str]):
     return np.concatenate(xs), np.concatenate(ys), names
 
 
-def train(paths: list[str], out: Path, epochs: int, lr: float, batch: int, seed: int) -> dict:
+def train(paths: list[str], out: Path, epochs: int, lr: float, batch: int, seed: int,
+          keyword_weight: float = KEYWORD_WEIGHT) -> dict:
     torch.set_num_threads(1)
     torch.manual_seed(seed)
     x, y, names = load(paths)
@@ -76,7 +77,7 @@ def train(paths: list[str], out: Path, epochs: int, lr: float, batch: int, seed:
     flat = x[fit].reshape(-1, EMBED_DIM).astype(np.float32)
     model = Head(len(names), flat.mean(0), flat.std(0) + 1e-3)
     weight = torch.ones(len(names))
-    weight[:len(names) - 2] = KEYWORD_WEIGHT
+    weight[:len(names) - 2] = keyword_weight
     loss_fn = nn.CrossEntropyLoss(weight=weight, ignore_index=IGNORE)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-3)
     steps = epochs * (len(fit) // batch)
@@ -126,8 +127,9 @@ def main(argv=None) -> int:
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--keyword-weight", type=float, default=KEYWORD_WEIGHT, help="loss weight of keyword steps")
     args = ap.parse_args(argv)
-    train(args.data, Path(args.out), args.epochs, args.lr, args.batch, args.seed)
+    train(args.data, Path(args.out), args.epochs, args.lr, args.batch, args.seed, args.keyword_weight)
     return 0
 
 
