@@ -144,16 +144,19 @@ def sweep(r: RealStreams) -> dict:
 def choose(tune: dict) -> tuple[float, float, float]:
     """On the TUNE split's sweep: the command threshold with the best accuracy whose real unknown words
     fire <= 5% and continuous speech <= 10 FA/h (else the strictest); the window threshold (commands
-    in wake mode, heard only in the window after a wake phrase) with the best accuracy; and the lowest
-    wake threshold with no false wake on tune continuous speech and tune other wake words (else the
-    strictest)."""
+    in wake mode, heard only in the window after a wake phrase) with the best accuracy; and, among the
+    wake thresholds with no false wake on tune continuous speech and tune other wake words, the one that
+    hears the most tune wake phrases, the strictest of equals (the margin against false wakes; else the
+    strictest of all)."""
     ok = [t for t, f in tune.items() if f["unknown_fired"] <= TARGETS["unknown_fired"]
           and f["commands_fa_per_hour"] <= TARGETS["commands_fa_per_hour"]]
     command = max(ok, key=lambda t: (tune[t]["command_accuracy"], t)) if ok else max(tune)
     wake_ok = [t for t, f in tune.items() if "wake_as_threshold" in f and f["wake_as_threshold"]["false_wakes"] == 0
                and f["wake_as_threshold"]["other_wake_words_fired"] == 0]
     window = max(tune, key=lambda t: (tune[t]["command_accuracy"], t))
-    return float(command), float(window), float(min(wake_ok) if wake_ok else max(tune))
+    wake = max(wake_ok, key=lambda t: (tune[t]["wake_as_threshold"].get("wake_detected", 0.0), t)) if wake_ok \
+        else max(tune)
+    return float(command), float(window), float(wake)
 
 
 def evaluate(model: str, command_threshold: float | None = None, wake_threshold: float | None = None,
