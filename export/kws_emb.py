@@ -42,11 +42,12 @@ REAL_PROVENANCE = ("real speech of the train split (training/kws/real.py): Googl
                    "Recognition'), picovoice wake-word benchmark and speech-to-intent recordings (Apache-2.0)")
 REBUILD = ("for s in 1 2; do python -m training.kws.emb_data --seed $s --count 6000 --out "
            "/work/data/kws_emb/train-$s.npz; done && python -m training.kws.emb_head --data "
-           "'/work/data/kws_emb/train-*-part*.npz' --out runs/kws-emb/checkpoint.pt && "
-           "python -m export.kws_emb --checkpoint runs/kws-emb/checkpoint.pt --out pipeline/models && "
-           "python -m export.kws_real --model pipeline/models/kws.onnx --sweep --split tune (thresholds) && "
-           "python -m export.kws_bench --model pipeline/models/kws.onnx --config runs/kws-emb/config.json "
-           "--hours 1 --seed 1 --write-threshold T --wake-threshold W --window-threshold C --real")
+           "/work/data/kws_emb/train-*-part*.npz --out RUN/checkpoint.pt && python -m export.kws_emb --checkpoint "
+           "RUN/checkpoint.pt --out pipeline/models && python -m export.kws_real --model pipeline/models/kws.onnx "
+           "--sweep --split tune (choose(): commands 0.98, window 0.8, wake 0.98) && python -m export.kws_bench --model "
+           "pipeline/models/kws.onnx --config RUN/config.json --hours 1 --seed 1 --write-threshold 0.98 "
+           "--wake-threshold 0.98 --window-threshold 0.8 --real && python -m export.kws_real --model "
+           "pipeline/models/kws.onnx --sweep --card")
 
 
 def front_end_contracts(out: Path) -> None:

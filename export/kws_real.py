@@ -273,7 +273,7 @@ DATA_NOTE = ("Real data (training/kws/real.py): Google Speech Commands v0.02 tes
              "benchmark and speech-to-intent recordings, Apache-2.0. Split by a crc32 of the speaker id (Speech "
              "Commands) or file name (picovoice) mod 20: 0-4 held out, 5-7 tune, the rest train (continuous "
              "speech 0-7 / 8-11 / rest). Only the train split is trained on; thresholds come from the tune split "
-             "(window, wake) and synthetic seed 0 (commands), never from the held-out split.")
+             "(choose()), never from the held-out split.")
 
 
 def write_sweep_section(card: Path, result: dict) -> None:
@@ -288,7 +288,7 @@ def write_sweep_section(card: Path, result: dict) -> None:
     text = card.read_text()
     text = text[:text.index(SWEEP_HEADING)] if SWEEP_HEADING in text else text
     card.write_text(text.rstrip() + f"\n\n{SWEEP_HEADING} ({result['split']} split, int8, "
-                    f"`python -m export.kws_real --sweep --split {result['split']} --hold 8 --card`)\n\n"
+                    f"`python -m export.kws_real --sweep --split {result['split']} --card`, the contract's hold)\n\n"
                     + DATA_NOTE + "\n\n" + "\n".join(rows) + "\n")
 
 

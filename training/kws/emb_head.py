@@ -27,7 +27,7 @@ CONTEXT = 16            # embeddings the head sees (16 x 80 ms, plus the 0.775 s
 EMBED_DIM = 96
 PROJECT, HIDDEN = 64, 128
 DROPOUT = 0.3
-KEYWORD_WEIGHT = 3.0    # keyword steps are ~2% of all steps
+KEYWORD_WEIGHT = 4.0    # keyword steps are ~2% of all steps
 VALID_SHARE = 0.05      # sequences kept aside to watch for over-fitting (same voices: not a held-out figure)
 
 
@@ -123,7 +123,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", nargs="+", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--epochs", type=int, default=25)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--seed", type=int, default=0)
