@@ -13,7 +13,9 @@ recordings (training/kws/real.py) takes one of them with probability ``p_real``,
 of a training voice. Negatives come half from real speech of the train split (the 25 other Speech
 Commands words, the other wake words, pieces of continuous read speech), half from TTS fillers.
 
-    python -m training.kws.emb_data --seed 1 --count 12000 --out /work/data/kws_emb/train-1.npz   (train-1-part0.npz ...)
+    python -m training.kws.emb_data --seed 1 --count 6000 --out /work/data/kws_emb/train-1.npz
+
+writes train-1-part0.npz, train-1-part1.npz ... (640 sequences each).
 """
 from __future__ import annotations
 
@@ -121,7 +123,8 @@ def make(count: int, seed: int, out: Path, split: str = "train", chunk: int = 64
             files.append(out.with_name(f"{out.stem}-part{len(files)}.npz"))
             y = np.concatenate(ys)
             np.savez(files[-1], x=np.concatenate(xs), y=y, names=np.array(NAMES))
-            print(files[-1], {NAMES[i] if i != IGNORE else "ignore": int(n) for i, n in zip(*np.unique(y, return_counts=True))})
+            counts = {NAMES[i] if i != IGNORE else "ignore": int(n) for i, n in zip(*np.unique(y, return_counts=True))}
+            print(files[-1], counts)
             xs, ys = [], []
     return files
 
