@@ -9,7 +9,7 @@ ignored inside it, ``_unknown_`` in and after other speech, else ``_silence_``.
 
 Words are drawn evenly over the 13 spoken labels (so ``unlock`` and ``lock``, which only TTS
 says, are not drowned by the words real people recorded); a word with real train-split
-recordings (training/kws/real.py) takes one of them with probability ``p_real``, else a TTS clip
+recordings (training/kws/real.py) takes one of them with probability ``P_REAL``, else a TTS clip
 of a training voice. Negatives come half from real speech of the train split (the 25 other Speech
 Commands words, the other wake words, pieces of continuous read speech), half from TTS fillers.
 
