@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from export.registry import EXPORTERS
 from export.common import (check_parity, compare_latency, export_onnx, quantize_dynamic_rnn, write_contract,
                            write_model_card)
 from pipeline.config.loader import build
@@ -100,6 +101,7 @@ def contract_base(cfg, ckpt: dict, audio: AudioSpec) -> dict:
                        "command": REBUILD_REAL if cfg.real_speech else REBUILD}}
 
 
+@EXPORTERS.register("kws", "streaming keyword LSTM: ONNX with state in/out + dynamic int8, held-out-voice accuracy")
 def export(checkpoint: str | None, out: Path, evaluate: bool = True) -> dict:
     if not checkpoint:
         raise InputError("perceive export kws needs --checkpoint runs/kws-*/checkpoint.pt")

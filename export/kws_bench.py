@@ -39,7 +39,7 @@ from training.kws.train import Config, load_corpus
 BLOCK = 320                 # 20 ms at 16 kHz, the live block size
 CHUNK_S = 30.0              # negative stream generated and fed in chunks of this length
 MATCH_S = 1.0               # a detection within this long after a word's end belongs to it
-SWEEP = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+SWEEP = (0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.98)
 POSITIVE_CHUNK = 20         # positive words per noise condition
 UNSEEN_WORDS = 2000         # distinct negative words, each spoken once
 RATE = 16000

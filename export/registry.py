@@ -6,12 +6,6 @@ export --help` lists them without importing torch (training/registry.py says how
 """
 from __future__ import annotations
 
-from training.registry import DeclaredRegistry, Entry
+from training.registry import DeclaredRegistry
 
 EXPORTERS = DeclaredRegistry("exporter", "export", "EXPORTERS")
-
-# Declared here instead of on its function only while the keyword model is being rewritten
-# (export/kws*.py belongs to that work): the rewrite puts `@EXPORTERS.register("kws", <this help>)`
-# on export/kws.py's export() and deletes these lines.
-EXPORTERS.declare(Entry("kws", "export.kws", "export", "streaming keyword LSTM: ONNX with state in/out + "
-                        "dynamic int8, held-out-voice accuracy"))

@@ -26,6 +26,7 @@ TASK_SECTIONS: dict[str, tuple[str, ...]] = {
     "ocr_det": ("image",),
     "ocr_rec": ("image", "alphabet"),
     "kws": ("audio", "labels"),
+    "kws_frontend": ("audio",),   # a keyword model's feature graphs (speech_embedding), named by its contract
     "har": ("sensor", "labels"),
     "anomaly": ("sensor",),
 }

@@ -125,9 +125,3 @@ def _declarations(text: str, marker: str, module: str, path: Path) -> list[Entry
 
 
 TRAINERS = DeclaredRegistry("trainer", "training", "TRAINERS")
-
-# Declared here instead of on its function only while the keyword model is being rewritten
-# (training/kws/ belongs to that work): the rewrite puts
-# `@TRAINERS.register("kws", <this help>)` on training/kws/train.py's train() and deletes these lines.
-TRAINERS.declare(Entry("kws", "training.kws.train", "train",
-                       "streaming LSTM keyword spotter on synthesised speech (espeak-ng, flite)"))

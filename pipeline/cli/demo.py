@@ -22,6 +22,8 @@ def register(sub) -> None:
     group.add_argument("--camera", type=int, metavar="N", help="camera index, e.g. 0")
     group.add_argument("--video", metavar="FILE", help="video file instead of a camera")
     p.add_argument("--audio", metavar="FILE", help="WAV file for voice commands instead of the microphone or the sample track")
+    p.add_argument("--voice-mode", choices=["wake", "commands"],
+                   help="wake: `computer` opens a window for one command (shown as a listening bar); commands: always listening (default: wake on the microphone, commands on a file such as the sample track)")
     p.add_argument("--headless", action="store_true", help="no window: write results to --out")
     p.add_argument("--out", metavar="DIR", help="output folder (default when headless: perceive-demo-out)")
     p.add_argument("--store", help="face template store (default: ~/.local/share/perceive/faces.json; for the "
@@ -51,7 +53,7 @@ def run(args) -> int:
     opts = DemoOptions(camera=args.camera, video=args.video, audio=args.audio, headless=args.headless,
                        out=args.out, store=args.store, name=args.name, ocr=args.ocr, frame_log=args.frame_log,
                        seconds=args.seconds, loop=args.loop, pace=args.pace, min_face=args.min_face,
-                       threads=args.threads)
+                       threads=args.threads, voice_mode=args.voice_mode)
     summary = Demo(opts).run()
     brief = {k: summary[k] for k in ("frames", "fps", "events", "unavailable", "outputs")}
     print(json.dumps(brief, indent=1))

@@ -54,6 +54,7 @@ class DemoOptions:
     pace: str | None = None        # realtime or asap; default: asap headless on files, else realtime
     min_face: int = 60
     threads: int = 0               # ONNX Runtime intra-op threads (0: all cores)
+    voice_mode: str | None = None  # wake or commands; default: wake on the microphone, commands on a file
 
 
 @dataclass
@@ -167,7 +168,10 @@ class Demo:
     def _audio_pipeline(self):
         if self.inputs.audio is None and self.opts.camera is None:
             return None, None
-        cfg = voice_config(mode="commands")   # the sample track says commands without a wake phrase
+        # Live, the microphone listens as the daemon does (wake phrase first); a file (the sample track says
+        # its commands without a wake phrase) defaults to commands.
+        mode = self.opts.voice_mode or ("commands" if self.inputs.audio is not None else "wake")
+        cfg = voice_config(mode=mode)
         if isinstance(cfg, str):
             self.unavailable["voice"] = cfg
             return None, None
@@ -234,6 +238,9 @@ class Demo:
         if ocr is not None:
             self.state.texts = [TextView(np.asarray(l.box, np.float32), l.text, l.confidence) for l in ocr.lines]
         self.state.command = self._command(self.video_tap.media_time)
+        media_time = self.video_tap.media_time
+        self.state.listening_s = self.events.wake_window.remaining(
+            media_time if self.on_file and media_time is not None else time.time())
         self._hud(report)
 
     def _lock_state(self, unlocked: str | None) -> None:
@@ -274,7 +281,8 @@ class Demo:
                 "unlocked": self.state.unlocked, "stage_ms": {k: round(v, 2) for k, v in report.stage_ms.items()},
                 "faces": [{"name": f.name, "similarity": round(f.similarity, 4), "matched": f.matched,
                            "box": [round(float(v), 1) for v in f.box]} for f in self.state.faces],
-                "texts": [t.text for t in self.state.texts], "command": self.state.command}
+                "texts": [t.text for t in self.state.texts], "command": self.state.command,
+                "listening_s": self.state.listening_s}
 
     # -- running -------------------------------------------------------------
     def run(self) -> dict:

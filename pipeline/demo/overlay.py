@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from pipeline.skills.kws.modes import DEFAULT_WINDOW_S
+
 PANEL_W = 300
 BANNER_H = 34
 FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -26,6 +28,8 @@ PANEL_BGR = (30, 30, 30)
 HUD_TEXT_BGR = (230, 230, 230)
 HUD_DIM_BGR = (150, 150, 150)
 COMMAND_BGR = (0, 215, 255)
+LISTENING_BGR = (255, 160, 0)    # the open wake window's bar (a solid fill: tests find it)
+LISTENING_H = 8
 
 
 @dataclass
@@ -61,6 +65,7 @@ class OverlayState:
     texts: list[TextView] = field(default_factory=list)
     ocr_enabled: bool = True
     command: str | None = None     # the last voice command heard
+    listening_s: float | None = None   # seconds left in the open wake window (pipelines.WakeWindow); None: closed
     paused: bool = False
     hud: Hud = field(default_factory=Hud)
 
@@ -123,6 +128,8 @@ def hud_lines(state: OverlayState) -> list[tuple[str, tuple]]:
               for model, prov in hud.providers.items()]
     lines.append((f"OCR {'on' if state.ocr_enabled else 'off'}", HUD_TEXT_BGR))
     lines.append((f"voice: {state.command or '-'}", COMMAND_BGR))
+    if state.listening_s is not None:
+        lines.append((f"listening for a command: {state.listening_s:.1f} s", LISTENING_BGR))
     lines += [(note, HUD_DIM_BGR) for note in hud.notes]
     lines.append(("e enrol  o OCR  space pause  q quit", HUD_DIM_BGR))
     if state.paused:
@@ -140,6 +147,13 @@ def draw_panel(panel: np.ndarray, state: OverlayState) -> None:
             break
 
 
+def draw_listening(img: np.ndarray, remaining_s: float, window_s: float = DEFAULT_WINDOW_S) -> None:
+    """The open wake window: a bar under the banner that shrinks as the window runs out."""
+    width = int(round(img.shape[1] * min(1.0, max(0.0, remaining_s / window_s))))
+    cv2.rectangle(img, (0, BANNER_H + 1), (max(0, width - 1), BANNER_H + LISTENING_H), LISTENING_BGR, -1)
+    _label(img, "listening...", (10, BANNER_H + LISTENING_H + 20), LISTENING_BGR)
+
+
 def render(frame: np.ndarray, state: OverlayState) -> np.ndarray:
     """A new BGR image: the annotated frame with the HUD panel to its right."""
     h, w = frame.shape[:2]
@@ -152,5 +166,7 @@ def render(frame: np.ndarray, state: OverlayState) -> np.ndarray:
     draw_banner(picture, state.unlocked)
     if state.command:
         _label(picture, f"voice: {state.command}", (10, h - 12), COMMAND_BGR, 0.7)
+    if state.listening_s is not None:
+        draw_listening(picture, state.listening_s)
     draw_panel(canvas[:, w:], state)
     return canvas

@@ -15,6 +15,7 @@ from pathlib import Path
 from pipeline.assembly import (STAGES, PipelineConfig, PipelineRunner, SourceConfig, StageConfig, StageEnv,
                                build_stage, open_source)
 from pipeline.errors import ConfigError, ModelError
+from pipeline.skills.kws.modes import DEFAULT_WINDOW_S
 from pipeline.runtime.stage import Event
 from pipeline.sources.base import Item, stream_of
 
@@ -85,6 +86,29 @@ def make_runner(name: str, source_cfg: SourceConfig, stages: list, env: StageEnv
     return PipelineRunner(config, env, source=tap, stages=stages), tap
 
 
+class WakeWindow:
+    """The voice command window as the events show it: opened by a ``wake`` event, closed by the next
+    ``keyword`` (one command per window) or when ``window_s`` has passed. Times are the events' media
+    time on files (so it lands on its frame), else wall time. The recent events are kept, not only the
+    last: on a file the audio may be heard to its end before the frames that show it are drawn."""
+
+    def __init__(self, window_s: float = DEFAULT_WINDOW_S):
+        self.window_s = window_s
+        self.marks: deque[tuple[float, str]] = deque(maxlen=RECENT_EVENTS)   # (time, "wake" | "keyword")
+
+    def feed(self, record: dict) -> None:
+        at = record["media_time"] if record.get("media_time") is not None else record.get("time")
+        if record["kind"] in ("wake", "keyword") and at is not None:
+            self.marks.append((float(at), record["kind"]))
+
+    def remaining(self, now: float) -> float | None:
+        """Seconds the window stays open at ``now``; None when it is closed."""
+        last = max(((at, kind) for at, kind in self.marks if at <= now), default=None)
+        if last is None or last[1] != "wake" or now >= last[0] + self.window_s:
+            return None
+        return last[0] + self.window_s - now
+
+
 class EventLog:
     """Events as JSON lines, each with the media time of the item that caused it. Thread-safe."""
 
@@ -95,6 +119,7 @@ class EventLog:
         self.heard: deque[dict] = deque(maxlen=RECENT_EVENTS)   # events of the audio pipeline
         self.kinds: Counter[str] = Counter()
         self.taps: dict[str, TappedSource] = {}
+        self.wake_window = WakeWindow()   # the overlay shows it (OverlayState.listening_s)
 
     def emit(self, event: Event) -> None:
         tap = self.taps.get(event.pipeline)
@@ -107,6 +132,7 @@ class EventLog:
                 self.kinds[record["kind"]] += 1
                 if record.get("pipeline") == "audio":
                     self.heard.append(record)
+                    self.wake_window.feed(record)
             if self._file:
                 self._file.write(json.dumps(record, default=_jsonable) + "\n")
                 self._file.flush()

@@ -21,8 +21,9 @@ KEYWORD_CLIPS = sorted(k for k, v in MANIFEST.items() if v["keyword"])
 NEGATIVE_CLIPS = sorted(k for k, v in MANIFEST.items() if not v["keyword"])
 END_TOLERANCE_S = 0.25   # estimated word end vs the synthesised word's end
 # Measured errors of the shipped model on these clips, as strict xfails (the test fails as soon as a
-# better model gets one right). The model in kws.md gets every clip right.
-KNOWN_ERRORS: dict[str, str] = {}
+# better model gets one right). v8 (int8, at its 0.98) misses two synthetic voices that v7 heard: it is
+# trained mostly on real speakers (60.6% of synthetic held-out commands, kws.md).
+KNOWN_ERRORS: dict[str, str] = {"down_en-029_m1.wav": "missed by v8", "yes_en-us_f3.wav": "missed by v8"}
 
 
 @pytest.fixture(scope="module")
@@ -34,14 +35,16 @@ def test_contract_describes_a_streaming_model(spotter):
     c = spotter.contract
     assert c.task == "kws" and c.quantization.scheme == "int8-dynamic"
     assert c.labels[:12] == ["unlock", "lock", "yes", "no", "stop", "go", "left", "right", "up", "down", "on", "off"]
-    assert c.state == {"h0": "hn", "c0": "cn"} and c.audio.sample_rate == 16000 and c.audio.n_mels == 40
-    held_out = c.metrics["held_out"]
-    assert held_out["int8"]["keyword_accuracy"] > 0.9 and held_out["int8"]["keyword_utterances"] > 300
+    # v8: a window head over speech embeddings; its state is the ring of the previous embeddings
+    assert c.state == {"ring": "ring_out"} and c.audio.sample_rate == 16000 and c.audio.feature == "speech-embedding"
+    assert c.params["reset_frames"] == 0 and c.params["hop_frames"] == 1 and c.audio.hop_ms == 80
+    for name in c.params["front_end"].values():
+        assert (SHIPPED_MODELS / name).is_file()
     bench = c.metrics["benchmark"]
-    # the commands-mode threshold keeps 90% of synthetic commands on the choosing seed (README); 90.0% on seed 1
-    assert bench["at_threshold"]["accuracy"] > 0.88 and c.params["threshold"] == bench["at_threshold"]["threshold"]
+    # v8 trades synthetic voices for real ones: 60.6% of held-out-voice commands at its 0.98 (kws.md)
+    assert c.params["threshold"] == bench["at_threshold"]["threshold"] and bench["at_threshold"]["accuracy"] > 0.55
     assert c.params["wake_phrases"] == ["computer"] and "computer" in c.labels
-    assert 0 < c.params["window_threshold"] < c.params["threshold"] and "computer" in c.params["thresholds"]
+    assert 0 < c.params["window_threshold"] <= c.params["threshold"] and "computer" in c.params["thresholds"]
     assert c.params["hold_frames"] == bench["hold_frames"]
 
 
@@ -64,7 +67,8 @@ def test_silent_on_noise_and_other_words(spotter, name):
     assert detect_clip(spotter, samples, rate) == []
 
 
-@pytest.mark.parametrize("name", KEYWORD_CLIPS)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_ERRORS[n]))
+                                  if n in KNOWN_ERRORS else n for n in KEYWORD_CLIPS])
 def test_a_command_right_after_the_input_comes_alive_is_heard(spotter, name):
     """A muted or virtual input gives digital silence, then the room's noise starts: the clip's
     own noise floor begins 1 s into the stream and its word ~0.4 s later (the previous model

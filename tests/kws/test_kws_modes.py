@@ -20,12 +20,11 @@ SHORT_WORD_S = 0.3        # "stop" spoken right after the wake phrase: its poste
 def fake_engine(wake_phrases=("computer",)):
     from pipeline.config.loader import to_dict
     from pipeline.contract import make_contract
-    from pipeline.engine import Engine
-    from pipeline.runtime.stage import SHIPPED_MODELS
+    from pipeline.skills.kws.features import default_spec
     state = [2, "batch", 8]
     contract = make_contract({
         "task": "kws", "name": "fake-kws", "version": "0", "labels": LABELS,
-        "audio": to_dict(Engine(SHIPPED_MODELS / "kws.fp32.onnx").contract.audio),
+        "audio": to_dict(default_spec()),
         "inputs": [{"name": "features", "shape": ["batch", "time", 40]}, {"name": "h0", "shape": state},
                    {"name": "c0", "shape": state}],
         "outputs": [{"name": "logits", "shape": ["batch", "time", len(LABELS)]}, {"name": "hn", "shape": state},

@@ -16,6 +16,7 @@ import numpy as np
 
 from pipeline.config.loader import option, to_dict
 from pipeline.skills.kws.features import default_spec
+from training.registry import TRAINERS
 from training.common import RunDir, confusion_matrix, progress, set_seed
 from training.kws.data import IGNORE, SILENCE, UNKNOWN, Mix, make_sequences
 from training.kws.synth import KEYWORDS, evaluation_word, load_or_build
@@ -229,6 +230,7 @@ def _corpus_key(cfg: Config) -> str:
     return hashlib.sha1(key.encode()).hexdigest()[:10]
 
 
+@TRAINERS.register("kws", "streaming LSTM keyword spotter on synthesised speech (espeak-ng, flite)")
 def train(cfg: Config, run: RunDir) -> dict:
     import torch
     dist = run.dist

@@ -1,4 +1,8 @@
-"""Streaming keyword detection: log-mel frames -> stateful LSTM -> smoothed posteriors -> events.
+"""Streaming keyword detection: features -> stateful model -> smoothed posteriors -> events.
+
+The features come from the front end the contract names (pipeline/skills/kws/frontend.py): log-mel frames
+for the LSTMs up to v7, speech embeddings every 80 ms for v8, whose model is a window over the last
+embeddings carried as its state (``reset_frames`` 0: one stream, never reset).
 
 Each hop runs the model on its new frames only, carrying the recurrent state. The
 model was trained on sequences of ``reset_frames`` frames from a zero state, so two
@@ -29,11 +33,14 @@ import numpy as np
 
 from pipeline.engine import Engine
 from pipeline.errors import ContractError, InputError
-from pipeline.skills.kws.features import LOG_FLOOR, StreamingLogMel, check_clip, frame_sizes
+from pipeline.skills.kws.frontend import make_front_end
+from pipeline.skills.kws.features import check_clip, frame_sizes
 
-STREAMS = 2
+STREAMS = 2                 # staggered streams of a recurrent model that is reset every reset_frames
+DEFAULT_HOP_FRAMES = 4      # log-mel frames gathered before the model runs, unless the contract says otherwise
 ENERGY_HISTORY_S = 1.5      # frame energies kept to estimate where a word started
 START_MARGIN_DB = 10.0      # a word starts where the energy last rose this far above the recent floor
+REPLAY_ENERGY_DB = 0.0      # replays have no audio: every step counts as loud
 WAKE_TAIL_S = 0.15          # after a wake phrase, commands wait this long (its posterior tail), not refractory_s
 
 
@@ -54,7 +61,8 @@ class DetectorOptions:
     smooth_frames: int = 0                 # 0: the contract's value
     refractory_s: float = 1.0
     gate_db: float = -90.0                 # minimum peak frame energy (dB) in the last second; -90 = off
-    hop_frames: int = 4                    # frames gathered before the model runs: fewer calls, +latency
+    hop_frames: int = 0                    # feature steps gathered before the model runs (fewer calls, more
+                                           # latency); 0: the contract's params.hop_frames, else 4
     hold_frames: int = 0                   # 0: the contract's; the average must pass for this many frames in a row
     wake: bool = False                     # also spot the model's wake phrases (wake mode)
 
@@ -86,13 +94,15 @@ class KeywordSpotter:
         self.kw_index = np.array([self.labels.index(k) for k in self.keywords])
         self.smooth = int(self.options.smooth_frames or c.params["smooth_frames"])
         self.hold = int(self.options.hold_frames or c.params.get("hold_frames", 1))
-        self.cycle = int(c.params["reset_frames"])
+        self.cycle = int(c.params["reset_frames"])   # 0: never reset (a windowed model whose state is its input ring)
+        self.streams = STREAMS if self.cycle else 1
+        self.gather = int(self.options.hop_frames or c.params.get("hop_frames", DEFAULT_HOP_FRAMES))
         self._x = next(t.name for t in c.inputs if t.name not in c.state)
         self._out = next(t.name for t in c.outputs if t.name not in c.state.values())
-        self._shapes = {t.name: [STREAMS if d == "batch" else d for d in t.shape] for t in c.inputs
+        self._shapes = {t.name: [self.streams if d == "batch" else d for d in t.shape] for t in c.inputs
                         if t.name in c.state}
         self.window, self.hop = frame_sizes(self.spec)
-        self.features = StreamingLogMel(self.spec)
+        self.features = make_front_end(engine)
         self.reset()
 
     def _threshold(self, keyword: str) -> float:
@@ -112,7 +122,7 @@ class KeywordSpotter:
         self._pending_n = 0
         self._sum = np.zeros(len(self.labels))
         self._state = {n: np.zeros(s, np.float32) for n, s in self._shapes.items()}
-        self._age = np.array([0, self.cycle // 2])   # stream 1 is reset half a cycle earlier
+        self._age = np.array([0, self.cycle // 2][:self.streams])   # stream 1 is reset half a cycle earlier
         self._recent = deque(maxlen=self.smooth)
         self._energy = deque(maxlen=int(ENERGY_HISTORY_S * 1000 / self.spec.hop_ms))
         self._last_event_t = -np.inf    # last command event
@@ -127,11 +137,11 @@ class KeywordSpotter:
     def push(self, samples: np.ndarray) -> list[Detection]:
         """Feed the next samples (mono float32 at the contract's rate); returns the events they caused."""
         start = time.perf_counter()
-        feats = self._gather(samples)
+        feats, energy = self._gather(samples)
         posts = self._posteriors(feats)
         events = []
         for i, p in enumerate(posts):
-            det = self._decide(p, feats[i], self.frames + i)
+            det = self._decide(p, energy[i], self.frames + i)
             if det:
                 events.append(det)
         self.frames += len(feats)
@@ -142,20 +152,20 @@ class KeywordSpotter:
 
     def posteriors(self, samples: np.ndarray) -> np.ndarray:
         """Raw per-frame posteriors for the next samples (no decisions), computed as ``push`` does."""
-        feats = self._gather(samples)
+        feats, _ = self._gather(samples)
         self.frames += len(feats)
         return self._posteriors(feats)
 
-    def _gather(self, samples: np.ndarray) -> np.ndarray:
-        """Features of the pending audio once it holds ``hop_frames`` frames, else none yet."""
+    def _gather(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Features (and their energies, dB) of the pending audio once it holds ``gather`` steps, else none yet."""
         samples = check_clip(samples, self.spec, where="audio block")
         self._pending.append(samples.copy())   # sources reuse their block buffer
         self._pending_n += len(samples)
-        if self._pending_n < self.options.hop_frames * self.hop:
-            return np.zeros((0, self.spec.n_mels), np.float32)
-        feats = self.features.push(np.concatenate(self._pending))
+        if self._pending_n < self.gather * self.hop:
+            return np.zeros((0, self.features.dim), np.float32), np.zeros(0)
+        out = self.features.push(np.concatenate(self._pending))
         self._pending, self._pending_n = [], 0
-        return feats
+        return out
 
     def replay(self, posts: np.ndarray) -> list[Detection]:
         """The decisions ``push`` would make on recorded posteriors (energy gate and word starts
@@ -166,14 +176,13 @@ class KeywordSpotter:
         self._streak[:] = 0
         self._energy.clear()
         self._last_event_t = self._last_wake_t = -np.inf
-        silent = np.zeros(self.spec.n_mels, np.float32)
-        return [d for f, p in enumerate(posts) if (d := self._decide(p, silent, f))]
+        return [d for f, p in enumerate(posts) if (d := self._decide(p, REPLAY_ENERGY_DB, f))]
 
     def _posteriors(self, feats: np.ndarray) -> np.ndarray:
         out, pos = [], 0
         while pos < len(feats):
-            n = int(min(len(feats) - pos, (self.cycle - self._age).min()))
-            x = np.broadcast_to(feats[pos:pos + n], (STREAMS, n, feats.shape[1]))
+            n = int(min(len(feats) - pos, (self.cycle - self._age).min())) if self.cycle else len(feats)
+            x = np.broadcast_to(feats[pos:pos + n], (self.streams, n, feats.shape[1]))
             res = self.engine.run({self._x: np.ascontiguousarray(x), **self._state})
             self._state = {k: res[v] for k, v in self.contract.state.items()}
             older = int(np.argmax(self._age))
@@ -181,19 +190,19 @@ class KeywordSpotter:
             e = np.exp(logits - logits.max(-1, keepdims=True))
             out.append(e / e.sum(-1, keepdims=True))
             self._age += n
-            for s in np.flatnonzero(self._age >= self.cycle):
+            for s in np.flatnonzero(self._age >= self.cycle) if self.cycle else ():
                 for name in self._state:
                     self._state[name][:, s] = 0.0
                 self._age[s] = 0
             pos += n
         return np.concatenate(out) if out else np.zeros((0, len(self.labels)), np.float32)
 
-    def _decide(self, post: np.ndarray, feat: np.ndarray, frame: int) -> Detection | None:
+    def _decide(self, post: np.ndarray, energy_db: float, frame: int) -> Detection | None:
         if len(self._recent) == self._recent.maxlen:
             self._sum -= self._recent[0]
         self._recent.append(post)
         self._sum += post
-        self._energy.append(10 * np.log10(np.exp(feat).sum() + LOG_FLOOR))
+        self._energy.append(energy_db)
         t = self.frame_time(frame)
         leader = int(np.argmax(post))
         for k in list(self._rise):
