@@ -12,7 +12,7 @@ from training.registry import TRAINERS, DeclaredRegistry, scan_declarations
 REGISTRIES = {"train": TRAINERS, "export": EXPORTERS}
 # What the shipped skills provide: a declaration that the scan stops finding is a missing command.
 EXPECTED = {"train": {"har", "anomaly", "ocr-rec", "ocr-det", "kws"},
-            "export": {"har", "anomaly", "face", "liveness", "ocr-rec", "ocr-det", "kws"}}
+            "export": {"har", "anomaly", "face", "liveness", "ocr-rec", "ocr-det", "kws", "kws-emb"}}
 HELP_TIMEOUT_S = 60
 
 
