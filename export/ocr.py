@@ -7,6 +7,7 @@ accuracy stays within the stated tolerance of fp32; otherwise the fp32 model shi
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 
 import cv2
@@ -26,7 +27,7 @@ from training.ocr import det as det_train
 from training.ocr import rec as rec_train
 from training.ocr.datasets import REC_MAX_WIDTH, REC_SPEC, ensure_lines
 from training.ocr.det_metrics import match_boxes
-from training.ocr.fonts import HELD_OUT_FAMILIES, PACKAGES
+from training.ocr.fonts import HELD_OUT_FAMILIES, PACKAGES, REAL_LOOKING_PACKAGES, UNSEEN_FAMILIES
 from training.ocr.scenes import SCENE_SETS, load_scenes, scene_set
 from training.ocr.text import ALPHABET
 
@@ -41,6 +42,18 @@ TUNE_CORE_RATIOS = (0.4, 0.45, 0.5, 0.55, 0.6, 0.65)
 DATA = (f"synthetic printed text rendered from Debian fonts ({PACKAGES}), words from Debian's wamerican, "
         f"backgrounds from scikit-image sample images; font families {list(HELD_OUT_FAMILIES)} held out "
         "of training for evaluation")
+REAL_LOOKING_DATA = (f"; plus real-looking lines (training/ocr/real_lines.py: coloured plates, texture from scikit-image "
+                     f"samples and frames of the real face videos in ../shared/data/real/faces, more faces from "
+                     f"{REAL_LOOKING_PACKAGES}); font families {list(UNSEEN_FAMILIES)} also held out (the unseen_* "
+                     "figures); warm-started from the recogniser shipped before it "
+                     "(pipeline/models/ocr_rec.fp32.onnx at commit cabda02)")
+
+
+def _rebuild_command(name: str, cfg) -> str:
+    """The train command with the checkpoint's settings that differ from the defaults."""
+    changed = {k: v for k, v in to_dict(cfg).items() if v != to_dict(type(cfg)())[k]}
+    sets = " ".join(f"--set '{k}={json.dumps(v)}'" for k, v in changed.items())
+    return f"perceive train {name} {sets}".rstrip() + f" && perceive export {name} --checkpoint RUN/checkpoint.pt"
 
 
 def _checkpoint(path: str | None, module, name: str):
@@ -97,8 +110,9 @@ def export_rec(checkpoint: str | None, out: Path) -> dict:
                         "example": [1, 1, 32, 256]}],
             "outputs": [{"name": "logits", "shape": ["batch", "steps", len(ALPHABET) + 1]}],
             "params": {"width_multiple": WIDTH_MULTIPLE, "max_width": REC_MAX_WIDTH, "blank": 0},
-            "provenance": {"weights": "trained by perceive", "licence": "Apache-2.0", "data": DATA,
-                           "command": "perceive train ocr-rec && perceive export ocr-rec --checkpoint RUN/checkpoint.pt"}}
+            "provenance": {"weights": "trained by perceive", "licence": "Apache-2.0",
+                           "data": DATA + (REAL_LOOKING_DATA if cfg.real_lines else ""),
+                           "command": _rebuild_command("ocr-rec", cfg)}}
     scores = {}
     for variant, path, scheme in (("fp32", fp32, "none"), ("int8", int8, "int8-static-qdq")):
         write_contract(path, make_contract({**base, "quantization": {"scheme": scheme}}))
