@@ -32,7 +32,9 @@ from training.ocr.scenes import SCENE_SETS, load_scenes, scene_set
 from training.ocr.text import ALPHABET
 
 CALIBRATION_IMAGES = 64
-MAX_CER_INCREASE = 0.002        # int8 may add at most 0.2 points of CER on held-out lines
+MAX_CER_INCREASE = 0.002        # int8 may add at most 0.2 points of CER on held-out lines,
+MAX_CER_INCREASE_SHARE = 0.02   # or 2% of fp32's CER on a hard set (real-looking lines at ~20% CER: there 0.2
+                                # points of 500 lines is below the sampling noise, about 0.5 points)
 MAX_F1_DROP = 0.01              # and the detector may lose at most 1 point of F1
 DET_LONG_SIDE = 640
 TUNE_SEED = SCENE_SETS["tune"][0]   # tuning scenes: training font families, a seed training never used
@@ -119,7 +121,8 @@ def export_rec(checkpoint: str | None, out: Path) -> dict:
         scores[variant] = rec_scores(path, sets)
     feeds = {"image": batch_lines([sample[0]], REC_SPEC)}
     latency = compare_latency({"fp32": fp32, "int8": int8}, feeds, runs=200)
-    keep = all(scores["int8"][k]["cer"] <= scores["fp32"][k]["cer"] + MAX_CER_INCREASE for k in scores["fp32"])
+    keep = all(scores["int8"][k]["cer"] <= scores["fp32"][k]["cer"] + max(
+        MAX_CER_INCREASE, MAX_CER_INCREASE_SHARE * scores["fp32"][k]["cer"]) for k in scores["fp32"])
     keep = keep and latency["latency"]["int8"]["p50_ms"] <= latency["latency"]["fp32"]["p50_ms"]
     final = {**base, "quantization": {"scheme": "int8-static-qdq" if keep else "none",
                                       "calibration": f"{len(sample)} training lines" if keep else "",
@@ -131,8 +134,9 @@ def export_rec(checkpoint: str | None, out: Path) -> dict:
         "Held-out font families, CER and line accuracy": scores,
         f"Latency (one line {feeds['image'].shape[3]} px wide)": latency,
         "Quantization": "static int8 QDQ on convolutions (calibrated on training lines) plus dynamic int8 on "
-                        f"the BiLSTM; int8 ships only if it adds at most {MAX_CER_INCREASE:.1%} CER and is not "
-                        f"slower. Shipped: {'int8' if keep else 'fp32'}."})
+                        f"the BiLSTM; int8 ships only if it adds at most {MAX_CER_INCREASE:.1%} CER (or "
+                        f"{MAX_CER_INCREASE_SHARE:.0%} of fp32's CER, on hard sets) and is not slower. "
+                        f"Shipped: {'int8' if keep else 'fp32'}."})
     return {"shipped": str(shipped), "scores": scores, "latency": latency["latency"], "parity": parity}
 
 
