@@ -23,6 +23,7 @@ def test_cjk_glyphs_are_labelled_as_one_word_gap_and_caps_only_faces_upper_case(
     cjk = cjk_font()
     assert label([("漢字", cjk), ("EXIT 42", "x.ttf")], cjk) == "EXIT 42"
     assert label([("FZ/T73025", "x.ttf"), ("标准", cjk), ("B2390", "x.ttf")], cjk) == "FZ/T73025 B2390"
+    assert label([("FLIGHT", "x.ttf"), ("DATE", "x.ttf")], cjk) == "FLIGHT DATE"
     assert caps_only("/usr/share/fonts/opentype/bebas-neue/BebasNeue-Bold.otf")
     assert not caps_only("/usr/share/fonts/truetype/lato/Lato-Bold.ttf")
 

@@ -23,6 +23,8 @@ from training.ocr.text import TextSampler
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
 VIDEO_BACKGROUND_FRAMES = 4     # frames taken from each real face video as texture
 CJK_FIRST, CJK_LAST = 0x4E00, 0x7FFF   # common CJK ideographs
+MAX_CORNER_SHIFT = 0.04        # perspective: corner shift, share of the crop height
+MIN_MARGIN = 0.08              # crop margins at least this share of the font size (> the corner shift)
 MIN_LUMA_GAP = 70               # text and plate differ at least this much in gray (the model sees gray)
 
 
@@ -70,19 +72,23 @@ def _content(sampler: TextSampler, rng: np.random.Generator, font: str, cjk: str
     text = sampler.line(int(rng.integers(4, 28)))
     if caps_only(font) or rng.random() < 0.4:
         text = text.upper()
-    pieces = [(text, font)]
-    if cjk and rng.random() < 0.2:
-        glyphs = "".join(chr(int(c)) for c in rng.integers(CJK_FIRST, CJK_LAST, rng.integers(1, 6)))
-        pieces.insert(int(rng.integers(2)), (glyphs, cjk))   # before or after the Latin text
-        if rng.random() < 0.3:
-            pieces.insert(0, ("".join(chr(int(c)) for c in rng.integers(CJK_FIRST, CJK_LAST, 2)), cjk))
+    if not cjk or rng.random() >= 0.25:
+        return [(text, font)]
+    # CJK runs between words as well as at the ends (labels, tickets: "航班 FLIGHT 日期 DATE")
+    words, pieces = text.split(" "), []
+    for word in words:
+        if rng.random() < 0.35:
+            glyphs = "".join(chr(int(c)) for c in rng.integers(CJK_FIRST, CJK_LAST, rng.integers(1, 5)))
+            pieces.append((glyphs, cjk))
+        pieces.append((word, font))
+    if rng.random() < 0.3:
+        pieces.append(("".join(chr(int(c)) for c in rng.integers(CJK_FIRST, CJK_LAST, 2)), cjk))
     return pieces
 
 
 def label(pieces: list[tuple[str, str]], cjk: str | None) -> str:
     """What the recogniser should output: the Latin text, a run of CJK glyphs as one word gap."""
-    parts = [" " if f == cjk else t for t, f in pieces]
-    return " ".join("".join(parts).split())
+    return " ".join(" ".join(" " if f == cjk else t for t, f in pieces).split())   # pieces are a word gap apart
 
 
 def _ink(pieces: list[tuple[str, str]], size: int, tracking: float) -> np.ndarray:
@@ -92,8 +98,8 @@ def _ink(pieces: list[tuple[str, str]], size: int, tracking: float) -> np.ndarra
     draw, x, base = ImageDraw.Draw(canvas), size // 2, 2 * size
     for i, (text, path) in enumerate(pieces):
         font = _font(path, size)
-        if i:
-            x += size // 3
+        if i:   # a word gap between pieces, as wide as the line's own word gaps
+            x += size // 3 + 2 * tracking * size
         for ch in (text if tracking else [text]):
             draw.text((x, base), ch, font=font, fill=255, anchor="ls")
             # a space gets the letter spacing twice over: word gaps stay clearly wider than letter gaps
@@ -135,13 +141,13 @@ def _clutter(img: np.ndarray, rng: np.random.Generator, fg: np.ndarray, margin_y
 
 
 def _warp(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A small rotation and perspective (the detector's box is never exactly the plate's)."""
+    """A small perspective (the detector's box is never exactly the plate's); corners move by at most
+    MAX_CORNER_SHIFT of the height, less than the margins, so no ink leaves the crop (a glyph cut off
+    but still in the label teaches the model to drop end letters)."""
     h, w = img.shape[:2]
-    jitter = rng.uniform(-0.06, 0.06, (4, 2)) * h
+    jitter = rng.uniform(-MAX_CORNER_SHIFT, MAX_CORNER_SHIFT, (4, 2)) * h
     src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    angle = np.deg2rad(rng.uniform(-3, 3))
-    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]], np.float32)
-    dst = ((src - [w / 2, h / 2]) @ rot.T + [w / 2, h / 2] + jitter).astype(np.float32)
+    dst = (src + jitter).astype(np.float32)
     m = cv2.getPerspectiveTransform(src, dst)
     return cv2.warpPerspective(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
@@ -153,8 +159,8 @@ def render_real_line(sampler: TextSampler, fonts: list[str], rng: np.random.Gene
     size = int(rng.integers(24, 64))
     tracking = rng.uniform(0.15, 0.6) if rng.random() < 0.12 else 0.0
     mask = _ink(pieces, size, tracking)
-    top, bottom = (int(rng.integers(1, max(2, size // 3))) for _ in range(2))
-    side = int(rng.integers(1, max(2, size // 2)))
+    top, bottom = (int(rng.integers(int(MIN_MARGIN * size), max(2, size // 3))) for _ in range(2))
+    side = int(rng.integers(int(MIN_MARGIN * size), max(2, size // 2)))
     mask = cv2.copyMakeBorder(mask, top, bottom, side, side, cv2.BORDER_CONSTANT, value=0)
     fg, bg_colour = _colour_pair(rng)
     alpha = (mask.astype(np.float32) / 255)[..., None]
@@ -163,7 +169,7 @@ def render_real_line(sampler: TextSampler, fonts: list[str], rng: np.random.Gene
     if rng.random() < 0.7:
         img = _warp(img, rng)
     if rng.random() < 0.5:  # small text: the detector hands over a crop only a few pixels high
-        scale = rng.uniform(10, 24) / img.shape[0]
+        scale = rng.uniform(14, 28) / img.shape[0]
         if scale < 1:
             img = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     if rng.random() < 0.15:  # motion blur
