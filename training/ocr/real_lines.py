@@ -25,6 +25,7 @@ VIDEO_BACKGROUND_FRAMES = 4     # frames taken from each real face video as text
 CJK_FIRST, CJK_LAST = 0x4E00, 0x7FFF   # common CJK ideographs
 MAX_CORNER_SHIFT = 0.04        # perspective: corner shift, share of the crop height
 MIN_MARGIN = 0.08              # crop margins at least this share of the font size (> the corner shift)
+MIN_WORD_GAP = 0.3              # word gaps at least this share of the font size
 MIN_LUMA_GAP = 70               # text and plate differ at least this much in gray (the model sees gray)
 
 
@@ -93,17 +94,22 @@ def label(pieces: list[tuple[str, str]], cjk: str | None) -> str:
 
 def _ink(pieces: list[tuple[str, str]], size: int, tracking: float) -> np.ndarray:
     """Coverage mask of the pieces on one baseline; ``tracking`` (share of the size) spaces the letters."""
-    width = sum(int(_font(f, size).getlength(t)) + 2 * len(t) * int(tracking * size + 1) + size // 3 for t, f in pieces)
+    width = sum(int(_font(f, size).getlength(t)) + len(t) * int(2 * tracking * size + MIN_WORD_GAP * size + 1)
+                + size // 3 for t, f in pieces)
     canvas = Image.new("L", (width + 2 * size, 3 * size), 0)
     draw, x, base = ImageDraw.Draw(canvas), size // 2, 2 * size
     for i, (text, path) in enumerate(pieces):
         font = _font(path, size)
         if i:   # a word gap between pieces, as wide as the line's own word gaps
             x += size // 3 + 2 * tracking * size
-        for ch in (text if tracking else [text]):
-            draw.text((x, base), ch, font=font, fill=255, anchor="ls")
-            # a space gets the letter spacing twice over: word gaps stay clearly wider than letter gaps
-            x += font.getlength(ch) + tracking * size * (2 if ch == " " else 1)
+        # letter by letter when letter-spaced, else word by word
+        for unit in (text if tracking else text.replace(" ", "\0 \0").split("\0")):
+            if unit == " ":   # a word gap: never narrower than MIN_WORD_GAP (a narrow face's space, shrunk
+                # and blurred, is a label the image does not show), plus the letter spacing twice over
+                x += max(font.getlength(" "), MIN_WORD_GAP * size) + 2 * tracking * size
+                continue
+            draw.text((x, base), unit, font=font, fill=255, anchor="ls")
+            x += font.getlength(unit) + tracking * size
     mask = np.asarray(canvas)
     rows, cols = np.flatnonzero(mask.max(1)), np.flatnonzero(mask.max(0))
     if not len(rows):
