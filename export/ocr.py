@@ -7,6 +7,7 @@ accuracy stays within the stated tolerance of fp32; otherwise the fp32 model shi
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 
 import cv2
@@ -27,12 +28,14 @@ from training.ocr import det as det_train
 from training.ocr import rec as rec_train
 from training.ocr.datasets import REC_MAX_WIDTH, REC_SPEC, ensure_lines
 from training.ocr.det_metrics import match_boxes
-from training.ocr.fonts import HELD_OUT_FAMILIES, PACKAGES
+from training.ocr.fonts import HELD_OUT_FAMILIES, PACKAGES, REAL_LOOKING_PACKAGES, UNSEEN_FAMILIES
 from training.ocr.scenes import SCENE_SETS, load_scenes, scene_set
 from training.ocr.text import ALPHABET
 
 CALIBRATION_IMAGES = 64
-MAX_CER_INCREASE = 0.002        # int8 may add at most 0.2 points of CER on held-out lines
+MAX_CER_INCREASE = 0.002        # int8 may add at most 0.2 points of CER on held-out lines,
+MAX_CER_INCREASE_SHARE = 0.02   # or 2% of fp32's CER on a hard set (real-looking lines at ~20% CER: there 0.2
+                                # points of 500 lines is below the sampling noise, about 0.5 points)
 MAX_F1_DROP = 0.01              # and the detector may lose at most 1 point of F1
 DET_LONG_SIDE = 640
 TUNE_SEED = SCENE_SETS["tune"][0]   # tuning scenes: training font families, a seed training never used
@@ -42,6 +45,18 @@ TUNE_CORE_RATIOS = (0.4, 0.45, 0.5, 0.55, 0.6, 0.65)
 DATA = (f"synthetic printed text rendered from Debian fonts ({PACKAGES}), words from Debian's wamerican, "
         f"backgrounds from scikit-image sample images; font families {list(HELD_OUT_FAMILIES)} held out "
         "of training for evaluation")
+REAL_LOOKING_DATA = (f"; plus real-looking lines (training/ocr/real_lines.py: coloured plates, texture from scikit-image "
+                     f"samples and frames of the real face videos in ../shared/data/real/faces, more faces from "
+                     f"{REAL_LOOKING_PACKAGES}); font families {list(UNSEEN_FAMILIES)} also held out (the unseen_* "
+                     "figures); warm-started from the recogniser shipped before it "
+                     "(pipeline/models/ocr_rec.fp32.onnx at commit cabda02)")
+
+
+def _rebuild_command(name: str, cfg) -> str:
+    """The train command with the checkpoint's settings that differ from the defaults."""
+    changed = {k: v for k, v in to_dict(cfg).items() if v != to_dict(type(cfg)())[k]}
+    sets = " ".join(f"--set '{k}={json.dumps(v)}'" for k, v in changed.items())
+    return f"perceive train {name} {sets}".rstrip() + f" && perceive export {name} --checkpoint RUN/checkpoint.pt"
 
 
 # -- recogniser ---------------------------------------------------------------------------------
@@ -76,16 +91,17 @@ def export_rec(checkpoint: str | None, out: Path) -> dict:
                         "example": [1, 1, 32, 256]}],
             "outputs": [{"name": "logits", "shape": ["batch", "steps", len(ALPHABET) + 1]}],
             "params": {"width_multiple": WIDTH_MULTIPLE, "max_width": REC_MAX_WIDTH, "blank": 0},
-            "provenance": {"weights": "trained by perceive", "licence": "Apache-2.0", "data": DATA,
-                           "command": "perceive train ocr-rec && perceive export ocr-rec --checkpoint RUN/checkpoint.pt"}}
+            "provenance": {"weights": "trained by perceive", "licence": "Apache-2.0",
+                           "data": DATA + (REAL_LOOKING_DATA if cfg.real_lines else ""),
+                           "command": _rebuild_command("ocr-rec", cfg)}}
     scores = {}
     for variant, path, scheme in (("fp32", fp32, "none"), ("int8", int8, "int8-static-qdq")):
         write_contract(path, make_contract({**base, "quantization": {"scheme": scheme}}))
         scores[variant] = rec_scores(path, sets)
     feeds = {"image": batch_lines([sample[0]], REC_SPEC)}
     latency = compare_latency({"fp32": fp32, "int8": int8}, feeds, runs=200)
-    keep = int8_pays(all(scores["int8"][k]["cer"] <= scores["fp32"][k]["cer"] + MAX_CER_INCREASE
-                         for k in scores["fp32"]), latency)
+    keep = int8_pays(all(scores["int8"][k]["cer"] <= scores["fp32"][k]["cer"] + max(
+        MAX_CER_INCREASE, MAX_CER_INCREASE_SHARE * scores["fp32"][k]["cer"]) for k in scores["fp32"]), latency)
     final = {**base, "quantization": {"scheme": "int8-static-qdq" if keep else "none",
                                       "calibration": f"{len(sample)} training lines" if keep else "",
                                       "fp32_twin": fp32.name if keep else ""},
@@ -96,8 +112,9 @@ def export_rec(checkpoint: str | None, out: Path) -> dict:
         "Held-out font families, CER and line accuracy": scores,
         f"Latency (one line {feeds['image'].shape[3]} px wide)": latency,
         "Quantization": "static int8 QDQ on convolutions (calibrated on training lines) plus dynamic int8 on "
-                        f"the BiLSTM; int8 ships only if it adds at most {MAX_CER_INCREASE:.1%} CER and is not "
-                        f"slower. Shipped: {'int8' if keep else 'fp32'}."})
+                        f"the BiLSTM; int8 ships only if it adds at most {MAX_CER_INCREASE:.1%} CER (or "
+                        f"{MAX_CER_INCREASE_SHARE:.0%} of fp32's CER, on hard sets) and is not slower. "
+                        f"Shipped: {'int8' if keep else 'fp32'}."})
     return {"shipped": str(shipped), "scores": scores, "latency": latency["latency"], "parity": parity}
 
 

@@ -85,7 +85,7 @@ def test_the_shipped_int8_models_read_the_fixtures_within_the_measured_bound(int
 def test_contracts_carry_held_out_figures_for_fp32_and_int8():
     det, rec = Engine(SHIPPED_MODELS / "ocr_det.onnx").contract, Engine(SHIPPED_MODELS / "ocr_rec.onnx").contract
     assert set(det.metrics["heldout_scenes_iou50"]) == {"fp32", "int8"}
-    assert set(rec.metrics["heldout"]["int8"]) == {"heldout_clean", "heldout_degraded"}
+    assert {"heldout_clean", "heldout_degraded"} <= set(rec.metrics["heldout"]["int8"])
     assert len(rec.alphabet) == 95 and rec.image.height == 32 and det.params["long_side"] == 640
 
 

@@ -8,7 +8,8 @@ import numpy as np
 from pipeline.contract import ImageSpec
 from pipeline.skills.ocr.preprocess import line_to_gray
 from training.common import progress
-from training.ocr.fonts import split_fonts
+from training.ocr.fonts import split_fonts, unseen_fonts
+from training.ocr.real_lines import render_real_line
 from training.ocr.render import render_line
 from training.ocr.text import TextSampler
 
@@ -18,10 +19,17 @@ REC_SPEC = ImageSpec(color="GRAY", layout="NCHW", scale=1 / 255, mean=[0.5], std
                      width=0, resize="keep_height")
 
 
-def build_lines(n: int, seed: int, held_out: bool, degraded_fraction: float, desc: str = "lines"):
-    """n rendered lines as (gray uint8 arrays of height 32, texts, font files)."""
+def font_set(held_out: bool | str) -> list[str]:
+    """Training fonts (False), the held-out families (True) or the second held-out group ("unseen")."""
+    if held_out == "unseen":
+        return unseen_fonts()
     train_fonts, held_fonts = split_fonts()
-    fonts = held_fonts if held_out else train_fonts
+    return held_fonts if held_out else train_fonts
+
+
+def build_lines(n: int, seed: int, held_out: bool | str, degraded_fraction: float, desc: str = "lines"):
+    """n rendered lines as (gray uint8 arrays of height 32, texts, font files)."""
+    fonts = font_set(held_out)
     sampler = TextSampler(seed)
     rng = np.random.default_rng(seed + 1_000_003)
     images, texts, used = [], [], []
@@ -32,6 +40,20 @@ def build_lines(n: int, seed: int, held_out: bool, degraded_fraction: float, des
         images.append(line_to_gray(img, REC_HEIGHT, REC_MAX_WIDTH))
         texts.append(text)
         used.append(font)
+    return images, texts, used
+
+
+def build_real_lines(n: int, seed: int, held_out: bool | str, desc: str = "real-looking lines"):
+    """n real-looking lines (training/ocr/real_lines.py), as build_lines returns them."""
+    fonts = font_set(held_out)
+    sampler = TextSampler(seed)
+    rng = np.random.default_rng(seed + 2_000_003)
+    images, texts, used = [], [], []
+    for _ in progress(range(n), desc=desc):
+        img, text = render_real_line(sampler, fonts, rng)
+        images.append(line_to_gray(img, REC_HEIGHT, REC_MAX_WIDTH))
+        texts.append(text)
+        used.append("")
     return images, texts, used
 
 
@@ -49,10 +71,13 @@ def load_lines(path: Path):
     return images, [str(t) for t in data["texts"]], [str(f) for f in data["fonts"]]
 
 
-def ensure_lines(root: Path, name: str, n: int, seed: int, held_out: bool, degraded_fraction: float):
+def ensure_lines(root: Path, name: str, n: int, seed: int, held_out: bool | str, degraded_fraction: float,
+                 real_looking: bool = False):
     """Build once, then reuse: the file name carries every parameter that changes its content."""
-    path = root / f"{name}-n{n}-s{seed}-d{degraded_fraction}.npz"
+    path = root / f"{name}-n{n}-s{seed}-d{degraded_fraction}{'-real' if real_looking else ''}.npz"
     if not path.exists():
         root.mkdir(parents=True, exist_ok=True)
-        save_lines(path, *build_lines(n, seed, held_out, degraded_fraction, desc=name))
+        lines = build_real_lines(n, seed, held_out, desc=name) if real_looking else \
+            build_lines(n, seed, held_out, degraded_fraction, desc=name)
+        save_lines(path, *lines)
     return load_lines(path)

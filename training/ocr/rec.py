@@ -33,6 +33,10 @@ class Config:
     clip: float = option(5.0, "Gradient-norm clip.")
     eval_every: int = option(1000, "Steps between held-out evaluations.")
     threads: int = option(1, "Torch threads.")
+    real_lines: int = option(0, "Real-looking lines (training/ocr/real_lines.py) added to the training lines.")
+    init: str = option("", "Warm start: an exported fp32 recogniser (pipeline/models/ocr_rec.fp32.onnx); '' = random.")
+    select_on: list[str] = option(factory=lambda: ["heldout_clean"],
+                                  doc="Evaluation sets whose mean CER picks the checkpoint kept.")
 
 
 def build_model(cfg: Config, classes: int = len(ALPHABET) + 1):
@@ -109,9 +113,37 @@ def evaluate(model, sets: dict) -> dict:
 
 
 def held_out_sets(cfg: Config) -> dict:
+    """The four held-out families clean and degraded; with real-looking training, also the second held-out
+    group of families (fonts.UNSEEN_FAMILIES) clean, degraded and real-looking."""
     root = Path(cfg.data_dir)
-    return {"heldout_clean": ensure_lines(root, "heldout-clean", cfg.eval_lines, 7, True, 0.0),
+    sets = {"heldout_clean": ensure_lines(root, "heldout-clean", cfg.eval_lines, 7, True, 0.0),
             "heldout_degraded": ensure_lines(root, "heldout-degraded", cfg.eval_lines, 8, True, 1.0)}
+    if cfg.real_lines:
+        sets |= {"unseen_clean": ensure_lines(root, "unseen-clean", cfg.eval_lines, 17, "unseen", 0.0),
+                 "unseen_degraded": ensure_lines(root, "unseen-degraded", cfg.eval_lines, 18, "unseen", 1.0),
+                 "unseen_real": ensure_lines(root, "unseen-real", cfg.eval_lines, 19, "unseen", 0.0, True)}
+    return sets
+
+
+def training_lines(cfg: Config):
+    """Plain generated lines (60% degraded) plus cfg.real_lines real-looking ones."""
+    root = Path(cfg.data_dir)
+    images, texts, fonts = ensure_lines(root, "train", cfg.train_lines, 1, False, 0.6)
+    if cfg.real_lines:
+        more = ensure_lines(root, "train-real", cfg.real_lines, 11, False, 0.0, True)
+        images, texts, fonts = images + more[0], texts + more[1], fonts + more[2]
+    return images, texts, fonts
+
+
+def selection_cer(scores: dict, names: list[str]) -> float:
+    return float(np.mean([scores[n]["cer"] for n in names]))
+
+
+def warm_start(model, cfg: Config, images: list[np.ndarray]) -> None:
+    from training.ocr.warm_start import load_from_onnx
+    rng = np.random.default_rng(cfg.seed)
+    sample = [images[i] for i in rng.choice(len(images), 64 * 8, replace=False)]
+    load_from_onnx(model, cfg.init, [batch_lines(sample[i:i + 64], REC_SPEC) for i in range(0, len(sample), 64)])
 
 
 @TRAINERS.register("ocr-rec", "OCR text-line recogniser (CNN + BiLSTM + CTC) on synthetic printed text")
@@ -119,12 +151,14 @@ def train(cfg: Config, run: RunDir) -> dict:
     import torch
     dist = run.dist
     set_seed(cfg.seed, cfg.threads)
-    (images, texts, _), sets = dist.main_first(lambda: (
-        ensure_lines(Path(cfg.data_dir), "train", cfg.train_lines, 1, False, 0.6), held_out_sets(cfg)))
+    (images, texts, _), sets = dist.main_first(lambda: (training_lines(cfg), held_out_sets(cfg)))
     targets = [torch.tensor(encode(t), dtype=torch.long) for t in texts]
     widths = np.array([im.shape[1] for im in images])
     rng = np.random.default_rng(cfg.seed)  # the global batches' order: the same on every rank
-    model = dist.wrap(build_model(cfg))
+    model = build_model(cfg)
+    if cfg.init:
+        warm_start(model, cfg, images)
+    model = dist.wrap(model)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.steps, pct_start=0.1)
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
@@ -148,7 +182,7 @@ def train(cfg: Config, run: RunDir) -> dict:
             scores = dist.on_main(lambda: evaluate(dist.unwrap(model), sets))
             run.log(train_ctc=dist.mean(float(np.mean(losses[-cfg.eval_every:]))), **{
                 f"{k}_cer": v["cer"] for k, v in scores.items()})
-            if best is None or scores["heldout_clean"]["cer"] <= best["heldout_clean"]["cer"]:
+            if best is None or selection_cer(scores, cfg.select_on) <= selection_cer(best, cfg.select_on):
                 best = {**scores, "step": step}
                 run.save_checkpoint(model, alphabet=ALPHABET, metrics=best)
             run.save_state(model, opt, sched, step=step, best=best, losses=losses)
