@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from export.common import check_parity, export_onnx, quantize_dynamic_rnn, write_contract, write_model_card
+from export.common import check_parity, export_onnx, quantize_static_qdq, write_contract, write_model_card
 from export.registry import EXPORTERS
 from pipeline.errors import InputError
 from pipeline.contract import make_contract
@@ -92,6 +92,27 @@ def contract_base(labels: list[str]) -> dict:
                        "data": SYNTH_PROVENANCE + "; " + REAL_PROVENANCE, "command": REBUILD}}
 
 
+CALIBRATION_PARTS = 3        # training parts the int8 calibration reads, in the order the head was trained on them
+CALIBRATION_SEQUENCES = 40   # sequences drawn from each
+CALIBRATION = "120 sequences of 40 embedding steps from the first three training parts"
+
+
+def calibration_feeds(parts: list[str]) -> list[dict]:
+    """Head inputs from the checkpoint's own training sequences: the first 15 steps as the ring, the
+    rest as features."""
+    found = [Path(p) for p in parts if Path(p).is_file()][:CALIBRATION_PARTS]
+    if not found:
+        raise InputError("kws-emb: none of the checkpoint's training parts is here to calibrate int8 on "
+                         f"({parts[:2]}...; python -m training.kws.emb_data writes them)")
+    rng, feeds = np.random.default_rng(0), []
+    for part in found:
+        x = np.load(part)["x"]
+        for i in rng.choice(len(x), min(CALIBRATION_SEQUENCES, len(x)), replace=False):
+            seq = x[i:i + 1].astype(np.float32)
+            feeds.append({"features": seq[:, emb_head.CONTEXT - 1:], "ring": seq[:, :emb_head.CONTEXT - 1]})
+    return feeds
+
+
 @EXPORTERS.register("kws-emb", "keyword head over the speech_embedding front end (v8, shipped): ONNX + dynamic int8, front-end graphs")
 def export(checkpoint: Path | None, out: Path) -> dict:
     if checkpoint is None:
@@ -111,13 +132,15 @@ def export(checkpoint: Path | None, out: Path) -> dict:
     feeds = {"features": rng.standard_normal((2, 5, emb_head.EMBED_DIM)).astype(np.float32),
              "ring": rng.standard_normal((2, emb_head.CONTEXT - 1, emb_head.EMBED_DIM)).astype(np.float32)}
     parity = check_parity(model, fp32, feeds)
-    int8 = quantize_dynamic_rnn(fp32, out / "kws.onnx", op_types=("MatMul", "Gemm", "Conv"))
+    # Static int8 QDQ (7-bit weights), calibrated on training sequences: the head is convolutions, and a
+    # dynamic Conv becomes ConvInteger, which some ONNX Runtime builds cannot load (1.23 on Python 3.10).
+    int8 = quantize_static_qdq(fp32, out / "kws.onnx", calibration_feeds(list(ckpt.get("data", []))), op_types=["Conv", "MatMul"])
     base = contract_base(labels)
     metrics = {"parity_max_abs": parity, "training": ckpt.get("history", [{}])[-1]}
     write_contract(fp32, make_contract({**base, "quantization": {"scheme": "none"}, "metrics": metrics}))
-    write_contract(int8, make_contract({**base, "quantization": {"scheme": "int8-dynamic", "fp32_twin": fp32.name},
+    write_contract(int8, make_contract({**base, "quantization": {"scheme": "int8-static-qdq", "fp32_twin": fp32.name, "calibration": CALIBRATION},
                                         "metrics": metrics}))
-    write_model_card(out / "kws.md", make_contract({**base, "quantization": {"scheme": "int8-dynamic"}}),
+    write_model_card(out / "kws.md", make_contract({**base, "quantization": {"scheme": "int8-static-qdq", "calibration": CALIBRATION}}),
                      {"Front end": FRONT_END_SOURCE, "Training (last epoch, training-time gauge only)": metrics})
     return {"fp32": str(fp32), "int8": str(int8), "parity": parity}
 

@@ -33,7 +33,7 @@ def spotter():
 
 def test_contract_describes_a_streaming_model(spotter):
     c = spotter.contract
-    assert c.task == "kws" and c.quantization.scheme == "int8-dynamic"
+    assert c.task == "kws" and c.quantization.scheme == "int8-static-qdq"   # a head of convolutions: static int8
     assert c.labels[:12] == ["unlock", "lock", "yes", "no", "stop", "go", "left", "right", "up", "down", "on", "off"]
     # v8: a window head over speech embeddings; its state is the ring of the previous embeddings
     assert c.state == {"ring": "ring_out"} and c.audio.sample_rate == 16000 and c.audio.feature == "speech-embedding"
