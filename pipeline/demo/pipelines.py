@@ -103,7 +103,8 @@ class WakeWindow:
 
     def remaining(self, now: float) -> float | None:
         """Seconds the window stays open at ``now``; None when it is closed."""
-        last = max(((at, kind) for at, kind in self.marks if at <= now), default=None)
+        # marks arrive in stream order: the newest one at or before ``now`` decides
+        last = next(((at, kind) for at, kind in reversed(self.marks) if at <= now), None)
         if last is None or last[1] != "wake" or now >= last[0] + self.window_s:
             return None
         return last[0] + self.window_s - now
