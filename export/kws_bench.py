@@ -292,7 +292,9 @@ def main(argv=None) -> int:
     if args.real:
         from export.kws_real import REAL_HEADING, card_section, evaluate
         twin = str(Path(args.model).with_suffix(".fp32.onnx"))
-        result["real_held_out"] = {v: evaluate(p, args.write_threshold or None, args.wake_threshold or None,
+        commands = {k: per_keyword["thresholds"].get(k, args.write_threshold) for k in per_keyword["thresholds"]} \
+            if per_keyword and args.write_threshold else args.write_threshold or None
+        result["real_held_out"] = {v: evaluate(p, commands, args.wake_threshold or None,
                                                hold=hold, window_threshold=args.window_threshold or None)
                                    for v, p in (("int8", args.model), ("fp32", twin)) if Path(p).is_file()}
         if args.write_threshold:

@@ -33,6 +33,7 @@ GAP_S = 1.2                 # silence after each single-word clip; its events be
 CONTINUOUS_GAP_S = 0.5
 SHUFFLE_SEED = 0
 SWEEP = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98)
+STRICT = (0.99, 0.995)      # swept too, for per-command thresholds only (choose() keeps to SWEEP)
 TARGETS = {"command_accuracy": 0.90, "unknown_fired": 0.05, "commands_fa_per_hour": 10.0,
            "wake_detected": 0.95, "false_wakes_per_hour": 0.5}
 
@@ -78,16 +79,22 @@ class RealStreams:
         self.continuous_files = len(continuous)
         self.continuous_posts = _posteriors(self.spotter, x)
 
-    def events(self, posts: np.ndarray, mode: str, command_threshold: float, wake_threshold: float | None):
-        """Gated events ((kind, keyword, t)) on recorded posteriors at these thresholds."""
+    def events(self, posts: np.ndarray, mode: str, command_threshold: float | dict, wake_threshold: float | None):
+        """Gated events ((kind, keyword, t)) on recorded posteriors at these thresholds (``command_threshold``:
+        one for every command, or one per command)."""
         s = self.spotter
         s.keywords = self.commands + (self.wake_phrases if mode == "wake" else [])
         s.kw_index = np.array([s.labels.index(k) for k in s.keywords])
         s._is_wake = np.array([k in self.wake_phrases for k in s.keywords])
-        s.thresholds = np.array([wake_threshold if w else command_threshold for w in s._is_wake], float)
+        s.thresholds = np.array([wake_threshold if w else _for(command_threshold, k)
+                                 for k, w in zip(s.keywords, s._is_wake)], float)
         s._streak = np.zeros(len(s.keywords), np.int64)
         return [(e.kind, e.detection.keyword, e.detection.t)
                 for e in gate(s.replay(posts), mode, self.wake_phrases)]
+
+
+def _for(threshold: float | dict, keyword: str) -> float:
+    return float(threshold[keyword]) if isinstance(threshold, dict) else float(threshold)
 
 
 def _first_in_span(events, spans):
@@ -100,20 +107,27 @@ def _first_in_span(events, spans):
     return out
 
 
-def command_figures(r: RealStreams, threshold: float) -> dict:
+def command_figures(r: RealStreams, threshold: float | dict) -> dict:
+    """``commands`` mode; per command also what it fires on that is not it (first events in other words'
+    clips, the other commands' included) and its false accepts in continuous speech."""
     first = _first_in_span(r.events(r.word_posts, "commands", threshold, None), r.word_spans)
     per_word, unknown = {}, []
+    wrong = dict.fromkeys(r.commands, 0)
     for word, e in zip(r.words, first):
         if word in r.commands:
             per_word.setdefault(word, []).append(e is not None and e[1] == word)
         else:
             unknown.append(e is not None)
+        if e is not None and e[1] != word:
+            wrong[e[1]] += 1
     hits = [h for v in per_word.values() for h in v]
-    fa = len(r.events(r.continuous_posts, "commands", threshold, None))
+    cont = r.events(r.continuous_posts, "commands", threshold, None)
     return {"command_accuracy": float(np.mean(hits)), "command_clips": len(hits),
             "accuracy_by_word": {w: [int(sum(v)), len(v)] for w, v in sorted(per_word.items())},
             "unknown_fired": float(np.mean(unknown)) if unknown else 0.0, "unknown_clips": len(unknown),
-            "commands_fa_per_hour": fa / r.continuous_hours, "commands_false_accepts": fa}
+            "commands_fa_per_hour": len(cont) / r.continuous_hours, "commands_false_accepts": len(cont),
+            "wrong_fired_by_keyword": wrong,
+            "continuous_fa_by_keyword": {k: sum(e[1] == k for e in cont) for k in r.commands}}
 
 
 def wake_figures(r: RealStreams, command_threshold: float, wake_threshold: float) -> dict:
@@ -134,7 +148,7 @@ def wake_figures(r: RealStreams, command_threshold: float, wake_threshold: float
 
 def sweep(r: RealStreams) -> dict:
     out = {}
-    for th in SWEEP:
+    for th in SWEEP + STRICT:
         out[th] = command_figures(r, th)
         if r.wake_phrases:
             out[th]["wake_as_threshold"] = wake_figures(r, th, th)
@@ -148,6 +162,7 @@ def choose(tune: dict) -> tuple[float, float, float]:
     wake thresholds with no false wake on tune continuous speech and tune other wake words, the one that
     hears the most tune wake phrases, the strictest of equals (the margin against false wakes; else the
     strictest of all)."""
+    tune = {t: f for t, f in tune.items() if t in SWEEP}
     ok = [t for t, f in tune.items() if f["unknown_fired"] <= TARGETS["unknown_fired"]
           and f["commands_fa_per_hour"] <= TARGETS["commands_fa_per_hour"]]
     command = max(ok, key=lambda t: (tune[t]["command_accuracy"], t)) if ok else max(tune)
@@ -159,13 +174,36 @@ def choose(tune: dict) -> tuple[float, float, float]:
     return float(command), float(window), float(wake)
 
 
-def evaluate(model: str, command_threshold: float | None = None, wake_threshold: float | None = None,
+def choose_per_keyword(tune: dict, default: float) -> dict[str, float]:
+    """A threshold per command on the TUNE split's sweep: for each command, among the thresholds at which
+    it fires nowhere in tune continuous speech (else the strictest), the one that maximises its right
+    detections minus its firings on other words' clips, the strictest of equals. A command no tune
+    speaker said (unlock, lock: TTS only) keeps ``default`` (choose()'s) unless it fires in tune
+    continuous speech there; then it gets the least strict threshold above ``default`` where it does
+    not (else the strictest). Per-command counts of one uniform sweep approximate the joint replay (a
+    wrong command firing first can block the right one): the caller measures the result exactly."""
+    levels = sorted(tune, reverse=True)
+    chosen = {}
+    for k in tune[levels[0]]["wrong_fired_by_keyword"]:
+        clean = [t for t in levels if tune[t]["continuous_fa_by_keyword"][k] == 0] or levels[:1]
+        if not tune[levels[0]]["accuracy_by_word"].get(k):
+            chosen[k] = float(min((t for t in clean if t >= default), default=levels[0]))
+            continue
+
+        def score(t):
+            return tune[t]["accuracy_by_word"][k][0] - tune[t]["wrong_fired_by_keyword"][k]
+        chosen[k] = float(max(clean, key=lambda t: (score(t), t)))
+    return chosen
+
+
+def evaluate(model: str, command_threshold: float | dict | None = None, wake_threshold: float | None = None,
              split: str = "held_out", hold: int = 0, window_threshold: float | None = None) -> dict:
     """The real figures of one split at given thresholds and hold (None, 0: the model contract's)."""
     r = RealStreams(model, split, hold)
     params = r.spotter.contract.params
-    command_threshold = command_threshold or float(params["threshold"])
-    window_threshold = window_threshold or float(params.get("window_threshold", command_threshold))
+    command_threshold = command_threshold or {k: float(params.get("thresholds", {}).get(k, params["threshold"]))
+                                              for k in r.commands}
+    window_threshold = window_threshold or float(params.get("window_threshold", params["threshold"]))
     wake_threshold = wake_threshold or float(params.get("thresholds", {}).get(
         (r.wake_phrases or [""])[0], params["threshold"]))
     return {"model": model, "split": split, "speakers": len(r.speakers),
@@ -185,6 +223,8 @@ def main(argv=None) -> int:
     ap.add_argument("--window-threshold", type=float, default=0.0,
                     help="command threshold inside the wake window (default: the contract's)")
     ap.add_argument("--hold", type=int, default=0, help="hold frames (default: the contract's)")
+    ap.add_argument("--per-keyword", default="", help='command thresholds per keyword (JSON, e.g. chosen on the '
+                                                       'tune split: {"on": 0.9, ...}); overrides --threshold')
     ap.add_argument("--out", default="")
     ap.add_argument("--card", action="store_true", help="with --sweep: put the sweep in the model's card")
     args = ap.parse_args(argv)
@@ -194,8 +234,11 @@ def main(argv=None) -> int:
         if args.split == "tune":
             result["chosen"] = dict(zip(("command_threshold", "window_threshold", "wake_threshold"),
                                         choose(result["sweep"])))
+            result["chosen"]["per_keyword"] = choose_per_keyword(result["sweep"],
+                                                                 result["chosen"]["command_threshold"])
     else:
-        result = evaluate(args.model, args.threshold or None, args.wake_threshold or None, args.split, args.hold,
+        commands = json.loads(args.per_keyword) if args.per_keyword else args.threshold or None
+        result = evaluate(args.model, commands, args.wake_threshold or None, args.split, args.hold,
                           args.window_threshold or None)
     print(json.dumps(result, indent=1, default=float))
     if args.card and args.sweep:
@@ -261,10 +304,17 @@ def card_section(result: dict) -> str:
             f"command clips, {i8.get('unknown_clips', 0)} other-word clips), {i8.get('wake_clips', 0)} wake-phrase "
             f"recordings, {i8.get('continuous_hours', 0) * 60:.1f} min of continuous read speech "
             f"({i8.get('continuous_files', 0)} files). Thresholds (hold {i8.get('hold_frames')} frames): "
-            f"{i8.get('command_threshold')} for commands in `commands` mode, {i8.get('window_threshold')} for "
+            f"{_shown(i8.get('command_threshold'))} for commands in `commands` mode, {i8.get('window_threshold')} for "
             f"commands inside the wake window, {i8.get('wake_threshold')} for the wake phrase "
             "(see the README for how each was chosen; never on held-out data).\n\n" + "\n".join(table)
             + f"\n\nReal held-out commands per word (int8, right/clips): {per_word}.\n")
+
+
+def _shown(threshold) -> str:
+    """One threshold, or per command (`on` 0.9, ...)."""
+    if isinstance(threshold, dict):
+        return "per command (" + ", ".join(f"`{k}` {v}" for k, v in threshold.items()) + ")"
+    return str(threshold)
 
 
 SWEEP_HEADING = "## Real speech sweep"

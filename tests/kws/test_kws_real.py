@@ -119,6 +119,22 @@ def test_real_benchmark_scores_the_first_event_of_each_clip_and_chooses_on_tune_
     assert choose(tune) == (0.7, 0.5, 0.8)
 
 
+def test_per_command_thresholds_trade_right_words_against_wrong_firings_and_never_fire_in_speech():
+    from export.kws_real import choose_per_keyword
+
+    def fig(right: dict, wrong: dict, fa: dict) -> dict:
+        return {"accuracy_by_word": {k: [n, 40] for k, n in right.items()}, "wrong_fired_by_keyword": wrong,
+                "continuous_fa_by_keyword": fa}
+    tune = {0.5: fig({"on": 35, "up": 39}, {"on": 1, "up": 20, "lock": 0}, {"on": 0, "up": 3, "lock": 2}),
+            0.8: fig({"on": 33, "up": 38}, {"on": 0, "up": 4, "lock": 0}, {"on": 0, "up": 0, "lock": 1}),
+            0.9: fig({"on": 30, "up": 36}, {"on": 0, "up": 1, "lock": 0}, {"on": 0, "up": 0, "lock": 0}),
+            0.98: fig({"on": 25, "up": 35}, {"on": 0, "up": 0, "lock": 0}, {"on": 0, "up": 0, "lock": 0})}
+    # on: 35 - 1 at 0.5 beats 33 at 0.8; up: 0.5 fires in speech, 0.9 nets 35 as 0.98 does: the stricter;
+    # lock (no real clips) keeps the default unless it fires in speech there, then the next clean level up
+    assert choose_per_keyword(tune, 0.9) == {"on": 0.5, "up": 0.98, "lock": 0.9}
+    assert choose_per_keyword(tune, 0.8)["lock"] == 0.9
+
+
 WAKE_CLIP = next(k for k, v in MANIFEST.items() if v.get("wake"))
 WINDOW_COMMAND = "left_0d53e045.wav"   # a held-out speaker's command spoken after the wake phrase
 SILENCE_S = 0.5
