@@ -78,7 +78,7 @@ def _pick(rng, pool: tuple, p_real: float) -> int:
     return int(rng.choice(live if len(live) and (rng.random() < p_real or not len(tts)) else tts))
 
 
-def sample_parts(rng, corpus: dict, pools: dict) -> list:
+def sample_parts(rng, corpus: dict, pools: dict, p_real: float = P_REAL) -> list:
     index = {n: i for i, n in enumerate(NAMES)}
     unknown = index[UNKNOWN]
     negative = lambda: (clip(corpus, _pick(rng, pools[UNKNOWN], P_REAL_NEGATIVE)), unknown)   # noqa: E731
@@ -87,20 +87,21 @@ def sample_parts(rng, corpus: dict, pools: dict) -> list:
         if rng.random() < MIX.p_phrase:
             parts.append(negative())
         word = NAMES[rng.integers(len(NAMES) - 2)]
-        parts.append((clip(corpus, _pick(rng, pools[word], P_REAL)), index[word]))
+        parts.append((clip(corpus, _pick(rng, pools[word], p_real)), index[word]))
     elif r < P_KEYWORD + P_SPEECH:
         parts += [negative() for _ in range(rng.integers(1, MIX.max_phrase + 1))]
     for p_more in (MIX.p_second, MIX.p_second ** 2):
         if parts and rng.random() < p_more:
             if rng.random() < 0.5:
                 word = NAMES[rng.integers(len(NAMES) - 2)]
-                parts.append((clip(corpus, _pick(rng, pools[word], P_REAL)), index[word]))
+                parts.append((clip(corpus, _pick(rng, pools[word], p_real)), index[word]))
             else:
                 parts.append(negative())
     return parts
 
 
-def make(count: int, seed: int, out: Path, split: str = "train", chunk: int = 64, part: int = 640) -> list[Path]:
+def make(count: int, seed: int, out: Path, split: str = "train", chunk: int = 64, part: int = 640,
+         p_real: float = P_REAL) -> list[Path]:
     """``count`` sequences in files of ``part`` sequences (``out`` with a part number), so a long run
     can be used before it ends; returns the files."""
     rng = np.random.default_rng(seed)
@@ -112,7 +113,7 @@ def make(count: int, seed: int, out: Path, split: str = "train", chunk: int = 64
     for done in range(0, count, chunk):
         audio, labels = [], []
         for _ in range(min(chunk, count - done)):
-            x, y = compose(sample_parts(rng, corpus, pools), NAMES.index(SILENCE), NAMES.index(UNKNOWN), MIX,
+            x, y = compose(sample_parts(rng, corpus, pools, p_real), NAMES.index(SILENCE), NAMES.index(UNKNOWN), MIX,
                            rng, babble)
             audio.append(x)
             labels.append(step_labels(y, steps))
@@ -135,9 +136,11 @@ def main(argv=None) -> int:
     ap.add_argument("--count", type=int, default=12000)
     ap.add_argument("--split", default="train", choices=("train", "tune"))
     ap.add_argument("--out", required=True)
+    ap.add_argument("--p-real", type=float, default=P_REAL,
+                    help="chance that a keyword with real train-split recordings takes one rather than a TTS clip")
     args = ap.parse_args(argv)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    make(args.count, args.seed, Path(args.out), args.split)
+    make(args.count, args.seed, Path(args.out), args.split, p_real=args.p_real)
     return 0
 
 
