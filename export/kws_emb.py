@@ -43,13 +43,14 @@ REAL_PROVENANCE = ("real speech of the train split (training/kws/real.py): Googl
                    "clips (CC-BY-4.0, Warden 2018, 'Speech Commands: A Dataset for Limited-Vocabulary Speech "
                    "Recognition'), picovoice wake-word benchmark and speech-to-intent recordings (Apache-2.0)")
 REBUILD = ("for s in 1 2; do python -m training.kws.emb_data --seed $s --count 6000 --out "
-           "/work/data/kws_emb/train-$s.npz; done && python -m training.kws.emb_head --data "
-           "/work/data/kws_emb/train-*-part*.npz --out RUN/checkpoint.pt && python -m export.kws_emb --checkpoint "
-           "RUN/checkpoint.pt --out pipeline/models && python -m export.kws_real --model pipeline/models/kws.onnx "
-           "--sweep --split tune (choose(): commands 0.98, window 0.8, wake 0.98) && python -m export.kws_bench --model "
-           "pipeline/models/kws.onnx --config RUN/config.json --hours 1 --seed 1 --write-threshold 0.98 "
-           "--wake-threshold 0.98 --window-threshold 0.8 --real && python -m export.kws_real --model "
-           "pipeline/models/kws.onnx --sweep --card")
+           "/work/data/kws_emb/train-$s.npz; done && python -m training.kws.emb_data --seed 3 --count 6000 --p-real 0.3 "
+           "--out /work/data/kws_emb/tts-3.npz && python -m training.kws.emb_head --data "
+           "/work/data/kws_emb/train-*-part*.npz /work/data/kws_emb/tts-3-part*.npz --out RUN/checkpoint.pt && "
+           "python -m export.kws_emb --checkpoint RUN/checkpoint.pt --out pipeline/models && python -m export.kws_real "
+           "--model pipeline/models/kws.onnx --sweep --split tune (choose(): commands 0.98, window 0.9, wake 0.98, "
+           "per_keyword PK) && python -m export.kws_bench --model pipeline/models/kws.onnx --config RUN/config.json "
+           "--hours 1 --seed 1 --write-threshold 0.98 --wake-threshold 0.98 --window-threshold 0.9 --per-keyword PK "
+           "--real && python -m export.kws_real --model pipeline/models/kws.onnx --sweep --card")
 
 
 def front_end_contracts(out: Path) -> None:
@@ -75,7 +76,7 @@ def front_end_contracts(out: Path) -> None:
 def contract_base(labels: list[str]) -> dict:
     ring = ["batch", emb_head.CONTEXT - 1, emb_head.EMBED_DIM]
     return {
-        "task": "kws", "name": "kws-embedding-head", "version": "1.0", "labels": labels,
+        "task": "kws", "name": "kws-embedding-head", "version": "1.1", "labels": labels,
         "audio": {"sample_rate": 16000, "window_ms": 80.0, "hop_ms": 80.0, "n_mels": 32, "n_fft": 512,
                   "feature": SPEECH_EMBEDDING},
         "inputs": [{"name": "features", "shape": ["batch", "time", emb_head.EMBED_DIM], "layout": "NTC",

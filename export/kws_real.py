@@ -196,6 +196,29 @@ def choose_per_keyword(tune: dict, default: float) -> dict[str, float]:
     return chosen
 
 
+def wake_then_command(model: str, split: str, window_threshold: float | None = None, gap_s: float = 0.2) -> dict:
+    """Wake mode as a user speaks it: each Speech Commands command clip of ``split`` right after one of the
+    split's real `computer` recordings (drawn with a fixed seed; ``gap_s`` apart), one stream per pair
+    from a reset detector; the share whose first command in the window is the right word."""
+    clips = [c for c in real.list_clips() if c.split == split]
+    spotter = KeywordSpotter(Engine(model, EngineConfig(warmup_runs=0, cpu=replace(CpuOptions(), intra_op_threads=1))),
+                             DetectorOptions(wake=True))
+    if window_threshold:
+        spotter.thresholds[~spotter._is_wake] = window_threshold
+    wakes = [real.read(c.path) for c in clips if c.source == real.WAKE_WORDS and c.word in spotter.wake_phrases]
+    rng, hits = np.random.default_rng(SHUFFLE_SEED), []
+    silence = lambda s: np.zeros(int(s * RATE), np.float32)   # noqa: E731
+    for c in clips:
+        if c.source != real.SPEECH_COMMANDS or c.word not in spotter.commands:
+            continue
+        x = np.concatenate([silence(0.5), wakes[rng.integers(len(wakes))], silence(gap_s), real.read(c.path), silence(1.0)])
+        heard = [e.detection.keyword for e in gate(spotter.replay(_posteriors(spotter, x)), "wake", spotter.wake_phrases)
+                 if e.kind == "keyword"]
+        hits.append(bool(heard) and heard[0] == c.word)
+    return {"model": model, "split": split, "wake_recordings": len(wakes), "commands": len(hits),
+            "right_after_wake": float(np.mean(hits)) if hits else 0.0}
+
+
 def evaluate(model: str, command_threshold: float | dict | None = None, wake_threshold: float | None = None,
              split: str = "held_out", hold: int = 0, window_threshold: float | None = None) -> dict:
     """The real figures of one split at given thresholds and hold (None, 0: the model contract's)."""
@@ -225,10 +248,14 @@ def main(argv=None) -> int:
     ap.add_argument("--hold", type=int, default=0, help="hold frames (default: the contract's)")
     ap.add_argument("--per-keyword", default="", help='command thresholds per keyword (JSON, e.g. chosen on the '
                                                        'tune split: {"on": 0.9, ...}); overrides --threshold')
+    ap.add_argument("--wake-then-command", action="store_true",
+                    help="each command clip right after a real wake phrase, wake mode (the window's threshold)")
     ap.add_argument("--out", default="")
     ap.add_argument("--card", action="store_true", help="with --sweep: put the sweep in the model's card")
     args = ap.parse_args(argv)
-    if args.sweep:
+    if args.wake_then_command:
+        result = wake_then_command(args.model, args.split, args.window_threshold or None)
+    elif args.sweep:
         r = RealStreams(args.model, args.split, args.hold)
         result = {"model": args.model, "split": args.split, "sweep": sweep(r)}
         if args.split == "tune":

@@ -21,9 +21,12 @@ KEYWORD_CLIPS = sorted(k for k, v in MANIFEST.items() if v["keyword"])
 NEGATIVE_CLIPS = sorted(k for k, v in MANIFEST.items() if not v["keyword"])
 END_TOLERANCE_S = 0.25   # estimated word end vs the synthesised word's end
 # Measured errors of the shipped model on these clips, as strict xfails (the test fails as soon as a
-# better model gets one right). v8 (int8, at its 0.98) misses two synthetic voices that v7 heard: it is
-# trained mostly on real speakers (60.6% of synthetic held-out commands, kws.md).
+# better model gets one right). v8 (int8, at its per-command thresholds) misses two synthetic voices that
+# v7 heard: it is trained mostly on real speakers (67.2% of synthetic held-out commands, kws.md).
 KNOWN_ERRORS: dict[str, str] = {"down_en-029_m1.wav": "missed by v8", "yes_en-us_f3.wav": "missed by v8"}
+# v8 1.1 after a second of digital silence: `off` peaks at 0.87 (0.97 without the silence), below the 0.95
+# that the tune speakers chose for `off`.
+KNOWN_ERRORS_AFTER_SILENCE = {**KNOWN_ERRORS, "off_en-gb-x-gbcwmd_m2.wav": "v8 1.1: 0.87 < off's 0.95"}
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +44,7 @@ def test_contract_describes_a_streaming_model(spotter):
     for name in c.params["front_end"].values():
         assert (SHIPPED_MODELS / name).is_file()
     bench = c.metrics["benchmark"]
-    # v8 trades synthetic voices for real ones: 60.6% of held-out-voice commands at its 0.98 (kws.md)
+    # v8 trades synthetic voices for real ones: 67.2% of held-out-voice commands at its thresholds (kws.md)
     assert c.params["threshold"] == bench["at_threshold"]["threshold"] and bench["at_threshold"]["accuracy"] > 0.55
     assert c.params["wake_phrases"] == ["computer"] and "computer" in c.labels
     assert 0 < c.params["window_threshold"] <= c.params["threshold"] and "computer" in c.params["thresholds"]
@@ -67,8 +70,9 @@ def test_silent_on_noise_and_other_words(spotter, name):
     assert detect_clip(spotter, samples, rate) == []
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_ERRORS[n]))
-                                  if n in KNOWN_ERRORS else n for n in KEYWORD_CLIPS])
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True,
+                                                                           reason=KNOWN_ERRORS_AFTER_SILENCE[n]))
+                                  if n in KNOWN_ERRORS_AFTER_SILENCE else n for n in KEYWORD_CLIPS])
 def test_a_command_right_after_the_input_comes_alive_is_heard(spotter, name):
     """A muted or virtual input gives digital silence, then the room's noise starts: the clip's
     own noise floor begins 1 s into the stream and its word ~0.4 s later (the previous model

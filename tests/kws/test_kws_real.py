@@ -18,9 +18,13 @@ COMMAND_CLIPS = sorted(k for k, v in MANIFEST.items() if v["keyword"])
 OTHER_CLIPS = sorted(k for k, v in MANIFEST.items() if not v["keyword"] and not v.get("wake"))
 # Measured errors of the shipped model (fp32, commands mode at its threshold) on these clips, which were
 # fixed by rule before any model was measured; strict: a better model that gets one right fails until it
-# is removed here. v6 got 1 of the 6 commands and 1 of the 3 other words right, v7 2 and 1, v8 all of
-# them (72.7% / 97.6% over all 472 / 42 held-out clips: pipeline/models/kws.md).
-KNOWN_ERRORS: dict[str, str] = {}
+# is removed here. v6 got 1 of the 6 commands and 1 of the 3 other words right, v7 2 and 1, v8 1.0 all of
+# them, v8 1.1 5 and 3 (75.6% / 100% over all 472 / 42 held-out clips, fp32: pipeline/models/kws.md).
+KNOWN_ERRORS: dict[str, str] = {"right_0c40e715.wav": "v8 1.1: `right` peaks at 0.895, below its 0.9"}
+# Commands heard in the wake window right after the wake phrase: v8 1.1 hears this `left` as `yes` there
+# (0.93; alone it is `left` at 0.99). Over the tune speakers it hears 90.7% of commands right after a
+# real `computer` (v8 1.0: 90.1%; README, Voice commands).
+KNOWN_WINDOW_ERRORS = {"left_0d53e045.wav": "v8 1.1 hears `yes` after the wake phrase"}
 
 
 @pytest.fixture(scope="module")
@@ -154,9 +158,11 @@ def _listen_wake(tmp_path, capsys, parts: list) -> list:
     return [(ln["kind"], ln["data"].get("phrase") or ln["data"].get("keyword")) for ln in lines if "kind" in ln]
 
 
-def test_real_wake_phrase_then_command_fires(tmp_path, capsys):
-    assert _listen_wake(tmp_path, capsys, [SILENCE_S, WAKE_CLIP, 0.2, WINDOW_COMMAND]) == [
-        ("wake", "computer"), ("keyword", "left")]
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_WINDOW_ERRORS[n]))
+                                  if n in KNOWN_WINDOW_ERRORS else n for n in COMMAND_CLIPS])
+def test_real_wake_phrase_then_command_fires(tmp_path, capsys, name):
+    assert _listen_wake(tmp_path, capsys, [SILENCE_S, WAKE_CLIP, 0.2, name]) == [
+        ("wake", "computer"), ("keyword", MANIFEST[name]["keyword"])]
 
 
 def test_real_command_without_wake_phrase_or_after_the_window_is_ignored(tmp_path, capsys):
