@@ -180,19 +180,19 @@ def choose_per_keyword(tune: dict, default: float) -> dict[str, float]:
     detections minus its firings on other words' clips, the strictest of equals. A command no tune
     speaker said (unlock, lock: TTS only) keeps ``default`` (choose()'s) unless it fires in tune
     continuous speech there; then it gets the least strict threshold above ``default`` where it does
-    not (else the strictest). Per-command counts of one uniform sweep approximate the joint replay (a
+    not (where none stops it, ``default``: a stricter one would cost detections and buy nothing). Per-command counts of one uniform sweep approximate the joint replay (a
     wrong command firing first can block the right one): the caller measures the result exactly."""
     levels = sorted(tune, reverse=True)
     chosen = {}
     for k in tune[levels[0]]["wrong_fired_by_keyword"]:
-        clean = [t for t in levels if tune[t]["continuous_fa_by_keyword"][k] == 0] or levels[:1]
+        clean = [t for t in levels if tune[t]["continuous_fa_by_keyword"][k] == 0]
         if not tune[levels[0]]["accuracy_by_word"].get(k):
-            chosen[k] = float(min((t for t in clean if t >= default), default=levels[0]))
+            chosen[k] = float(min((t for t in clean if t >= default), default=default))
             continue
 
         def score(t):
             return tune[t]["accuracy_by_word"][k][0] - tune[t]["wrong_fired_by_keyword"][k]
-        chosen[k] = float(max(clean, key=lambda t: (score(t), t)))
+        chosen[k] = float(max(clean or levels[:1], key=lambda t: (score(t), t)))
     return chosen
 
 

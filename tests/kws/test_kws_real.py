@@ -137,6 +137,9 @@ def test_per_command_thresholds_trade_right_words_against_wrong_firings_and_neve
     # lock (no real clips) keeps the default unless it fires in speech there, then the next clean level up
     assert choose_per_keyword(tune, 0.9) == {"on": 0.5, "up": 0.98, "lock": 0.9}
     assert choose_per_keyword(tune, 0.8)["lock"] == 0.9
+    for t in tune:   # a TTS-only command that fires in speech at every level keeps the default
+        tune[t]["wrong_fired_by_keyword"]["unlock"], tune[t]["continuous_fa_by_keyword"]["unlock"] = 0, 1
+    assert choose_per_keyword(tune, 0.9)["unlock"] == 0.9
 
 
 WAKE_CLIP = next(k for k, v in MANIFEST.items() if v.get("wake"))
