@@ -301,7 +301,8 @@ def main(argv=None) -> int:
                                    for v, p in (("int8", args.model), ("fp32", twin)) if Path(p).is_file()}
         if args.write_threshold:
             result["at_threshold"] = per_keyword or result["sweep"][args.write_threshold]
-            replace_card_section(Path(args.model).with_suffix(".md"), REAL_HEADING, card_section(result))
+            replace_card_section(Path(args.model).with_suffix(".md"), REAL_HEADING, card_section(result),
+                                 before="## Front end")   # the side-by-side table opens the card
     print(json.dumps(result, indent=1, default=float))
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=1, default=float))

@@ -38,12 +38,25 @@ def record(model: Path, result: dict, threshold: float, match_s: float) -> None:
     replace_card_section(model.with_suffix(".md"), BENCH_HEADING, bench_section(result, threshold, match_s))
 
 
-def replace_card_section(card: Path, heading: str, section: str) -> None:
-    """Put ``section`` at the end of the card in place of everything from ``heading`` on: a rerun replaces
-    its section instead of appending another."""
-    text = card.read_text()
-    text = text[:text.index(heading)] if heading in text else text
-    card.write_text(text.rstrip() + "\n\n" + section)
+def replace_card_section(card: Path, heading: str, section: str, before: str | None = None) -> None:
+    """Put ``section`` in place of the card's section that starts with ``heading`` (up to the next
+    ``## `` heading that the new section does not hold itself); a card without one gets it before the
+    ``before`` heading, or at the end. The sections around it, hand-written ones included, stay."""
+    lines = card.read_text().splitlines(keepends=True)
+    own = {_title(line) for line in section.splitlines() if line.startswith("## ")}
+    start = next((i for i, line in enumerate(lines) if line.startswith(heading)), None)
+    if start is None:
+        start = end = next((i for i, line in enumerate(lines) if before and line.startswith(before)), len(lines))
+    else:
+        end = next((i for i in range(start + 1, len(lines))
+                    if lines[i].startswith("## ") and _title(lines[i]) not in own), len(lines))
+    lines[start:end] = [section.rstrip() + "\n\n"]
+    card.write_text("".join(lines).rstrip() + "\n")
+
+
+def _title(heading_line: str) -> str:
+    """A heading without its parenthesised remark: "## Targets (issue 3)" -> "## Targets"."""
+    return heading_line.split(" (")[0].strip()
 
 
 BENCH_HEADING = "## Streaming benchmark"

@@ -49,6 +49,12 @@ def _stream(clips: list[np.ndarray], gap_s: float) -> tuple[np.ndarray, list[tup
     return np.concatenate(parts), spans
 
 
+def wake_spotter(model: str, hold: int = 0) -> KeywordSpotter:
+    """The runtime detector in wake mode on one thread (``hold`` 0: the contract's)."""
+    engine = Engine(model, EngineConfig(warmup_runs=0, cpu=replace(CpuOptions(), intra_op_threads=1)))
+    return KeywordSpotter(engine, DetectorOptions(wake=True, hold_frames=hold))
+
+
 def _posteriors(spotter: KeywordSpotter, x: np.ndarray) -> np.ndarray:
     spotter.reset()
     return np.concatenate([spotter.posteriors(x[i:i + BLOCK]) for i in range(0, len(x), BLOCK)])
@@ -58,8 +64,7 @@ class RealStreams:
     """Posteriors of the three real streams of one split, recorded once for a model."""
 
     def __init__(self, model: str, split: str, hold: int = 0):
-        engine = Engine(model, EngineConfig(warmup_runs=0, cpu=replace(CpuOptions(), intra_op_threads=1)))
-        self.spotter = KeywordSpotter(engine, DetectorOptions(wake=True, hold_frames=hold))
+        self.spotter = wake_spotter(model, hold)
         self.commands = self.spotter.commands
         self.wake_phrases = self.spotter.wake_phrases
         clips = [c for c in real.list_clips() if c.split == split]
@@ -201,8 +206,7 @@ def wake_then_command(model: str, split: str, window_threshold: float | None = N
     split's real `computer` recordings (drawn with a fixed seed; ``gap_s`` apart), one stream per pair
     from a reset detector; the share whose first command in the window is the right word."""
     clips = [c for c in real.list_clips() if c.split == split]
-    spotter = KeywordSpotter(Engine(model, EngineConfig(warmup_runs=0, cpu=replace(CpuOptions(), intra_op_threads=1))),
-                             DetectorOptions(wake=True))
+    spotter = wake_spotter(model)
     if window_threshold:
         spotter.thresholds[~spotter._is_wake] = window_threshold
     wakes = [real.read(c.path) for c in clips if c.source == real.WAKE_WORDS and c.word in spotter.wake_phrases]
@@ -295,7 +299,7 @@ def tts_wake_figures(engine, hold: int, command_threshold: float, wake_threshold
     return out
 
 
-REAL_HEADING = "## Real speech"
+REAL_HEADING = "## Synthetic and real, side by side"
 
 
 def card_section(result: dict) -> str:
@@ -326,7 +330,8 @@ def card_section(result: dict) -> str:
     table = ["| figure | synthetic held-out voices (int8) | real held-out (int8) | real held-out (fp32) | target |",
              "|---|---|---|---|---|"] + ["| " + " | ".join(r) + " |" for r in rows]
     per_word = ", ".join(f"{w} {h}/{n}" for w, (h, n) in i8.get("accuracy_by_word", {}).items())
-    return (f"{REAL_HEADING} (`python -m export.kws_bench ... --real`; split rule in training/kws/real.py)\n\n"
+    return (f"{REAL_HEADING} (synthetic held-out voices next to real held-out speakers; `python -m export.kws_bench "
+            "... --real`; split rule in training/kws/real.py)\n\n"
             f"Held-out real speech: {i8.get('speakers', 0)} Speech Commands speakers ({i8.get('command_clips', 0)} "
             f"command clips, {i8.get('unknown_clips', 0)} other-word clips), {i8.get('wake_clips', 0)} wake-phrase "
             f"recordings, {i8.get('continuous_hours', 0) * 60:.1f} min of continuous read speech "
@@ -355,6 +360,7 @@ DATA_NOTE = ("Real data (training/kws/real.py): Google Speech Commands v0.02 tes
 
 def write_sweep_section(card: Path, result: dict) -> None:
     """Every threshold of a real sweep (commands mode, and wake mode at the same threshold) into the card."""
+    from export.kws_card import replace_card_section
     rows = ["| threshold | commands right | other words firing | FA/h (commands) | wake heard | other wake "
             "words | false wakes / h |", "|---|---|---|---|---|---|---|"]
     for t, f in result["sweep"].items():
@@ -362,11 +368,9 @@ def write_sweep_section(card: Path, result: dict) -> None:
         rows.append(f"| {t} | {f['command_accuracy']:.1%} | {f['unknown_fired']:.1%} | "
                     f"{f['commands_fa_per_hour']:.1f} | {w.get('wake_detected', 0):.1%} | "
                     f"{w.get('other_wake_words_fired', 0):.1%} | {w.get('false_wakes_per_hour', 0):.1f} |")
-    text = card.read_text()
-    text = text[:text.index(SWEEP_HEADING)] if SWEEP_HEADING in text else text
-    card.write_text(text.rstrip() + f"\n\n{SWEEP_HEADING} ({result['split']} split, int8, "
-                    f"`python -m export.kws_real --sweep --split {result['split']} --card`, the contract's hold)\n\n"
-                    + DATA_NOTE + "\n\n" + "\n".join(rows) + "\n")
+    replace_card_section(card, SWEEP_HEADING, f"{SWEEP_HEADING} ({result['split']} split, int8, "
+                         f"`python -m export.kws_real --sweep --split {result['split']} --card`, the contract's hold)"
+                         "\n\n" + DATA_NOTE + "\n\n" + "\n".join(rows) + "\n")
 
 
 if __name__ == "__main__":

@@ -171,3 +171,15 @@ def test_real_wake_phrase_then_command_fires(tmp_path, capsys, name):
 def test_real_command_without_wake_phrase_or_after_the_window_is_ignored(tmp_path, capsys):
     assert _listen_wake(tmp_path, capsys, [SILENCE_S, WINDOW_COMMAND]) == []
     assert _listen_wake(tmp_path, capsys, [SILENCE_S, WAKE_CLIP, 4.0, WINDOW_COMMAND]) == [("wake", "computer")]
+
+
+def test_card_sections_are_replaced_in_place_and_hand_written_ones_stay(tmp_path):
+    from export.kws_card import replace_card_section
+    card = tmp_path / "kws.md"
+    card.write_text("# model\n\n## Front end\n\nfrozen\n\n## Bench (run 1)\n\nold\n\n## Targets (issue 3)\n\nold "
+                    "targets\n\n## Datasets\n\nhand-written\n")
+    replace_card_section(card, "## Bench", "## Bench (run 2)\n\nnew\n\n## Targets (issue 3)\n\nnew targets\n")
+    replace_card_section(card, "## Side by side", "## Side by side\n\nreal | synthetic\n", before="## Front end")
+    assert card.read_text() == ("# model\n\n## Side by side\n\nreal | synthetic\n\n## Front end\n\nfrozen\n\n"
+                                "## Bench (run 2)\n\nnew\n\n## Targets (issue 3)\n\nnew targets\n\n"
+                                "## Datasets\n\nhand-written\n")
