@@ -105,10 +105,12 @@ def words_read(truth_lines: list[str], output_lines: list[str]) -> tuple[int, in
     return read, total
 
 
-def perceive_engine(threads: int = THREADS, **options) -> OcrReader:
+def perceive_engine(threads: int = THREADS, models: Path | None = None, **options) -> OcrReader:
+    """The reader on the shipped pair, or on ``models``' ocr_det.onnx / ocr_rec.onnx where that folder has them."""
+    def model(name: str) -> Path:
+        return models / name if models is not None and (models / name).is_file() else SHIPPED_MODELS / name
     config = EngineConfig(cpu=CpuOptions(intra_op_threads=threads))
-    return OcrReader(Engine(SHIPPED_MODELS / "ocr_det.onnx", config), Engine(SHIPPED_MODELS / "ocr_rec.onnx", config),
-                     **options)
+    return OcrReader(Engine(model("ocr_det.onnx"), config), Engine(model("ocr_rec.onnx"), config), **options)
 
 
 def as_engine(reader: OcrReader):
@@ -186,6 +188,9 @@ def main() -> None:
                     help=f"perceive's line confidence floor (default: the reader's, {MIN_LINE_CONFIDENCE})")
     ap.add_argument("--sweep", action="store_true", help="also score perceive at each of several floors")
     ap.add_argument("--no-rapidocr", action="store_true", help="perceive only")
+    ap.add_argument("--candidate", metavar="DIR", type=Path,
+                    help="also score a candidate pair (DIR's ocr_det.onnx / ocr_rec.onnx, the shipped one where "
+                         "DIR has none) in the same run, as candidate_stage / candidate_cli")
     ap.add_argument("--dump", metavar="OUT.json", help="write every engine's lines per photo")
     ap.add_argument("--save", action="store_true", help="write export/results/ocr_real.json and the model cards' "
                                                          "real-photo section (needs RapidOCR)")
@@ -195,22 +200,26 @@ def main() -> None:
     floor = MIN_LINE_CONFIDENCE if args.min_confidence is None else args.min_confidence
     # perceive reads every line once; its confidence floor is applied when scoring
     engines = {"perceive_stage": as_engine(frames), "perceive_cli": as_engine(stills)}
+    if args.candidate:
+        engines["candidate_stage"] = as_engine(perceive_engine(models=args.candidate, min_confidence=0.0))
+        engines["candidate_cli"] = as_engine(perceive_engine(models=args.candidate, min_confidence=0.0,
+                                                             long_side=STILL_LONG_SIDE))
     if not args.no_rapidocr:
         engines["rapidocr_ppocrv4"] = rapidocr_engine()
     raw = run_engines(list(truth) + notext, engines)
     report = {}
     for engine in engines:
-        cut = floor if engine.startswith("perceive") else 0.0
+        cut = 0.0 if engine.startswith("rapidocr") else floor
         report[engine] = {"min_confidence": cut, **score(raw, truth, notext, split, engine, cut),
                           "ms_per_photo_p50": round(float(np.median([r[engine + "_ms"] for r in raw.values()])), 1)}
     if args.sweep:
-        report["perceive_cli_sweep"] = {str(c): score(raw, truth, notext, split, "perceive_cli", c)
-                                        for c in SWEEP_CONFIDENCES}
+        for engine in [e for e in engines if e.endswith("_cli")]:
+            report[engine + "_sweep"] = {str(c): score(raw, truth, notext, split, engine, c) for c in SWEEP_CONFIDENCES}
     report["protocol"] = {"threads": THREADS, "onnxruntime": runtime_version(), "machine": machine(),
                           "held_out": sorted(n for n, s in split.items() if s == "held_out")}
     if args.dump:
         Path(args.dump).write_text(json.dumps(raw, indent=1, ensure_ascii=False))
-    if args.save and not args.no_rapidocr:
+    if args.save and not args.no_rapidocr and not args.candidate:
         save(report)
     print(json.dumps(report, indent=2))
 

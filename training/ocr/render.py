@@ -7,9 +7,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-# skimage sample photos and textures used as backgrounds (none of them contains text)
-BACKGROUNDS = ("astronaut", "camera", "coffee", "chelsea", "rocket", "brick", "grass", "gravel", "coins",
-               "moon", "horse", "hubble_deep_field", "immunohistochemistry", "retina", "cat", "clock", "cell")
+from training.ocr.real_backgrounds import real_photos
 
 
 @lru_cache(maxsize=512)
@@ -17,16 +15,9 @@ def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size)
 
 
-@lru_cache(maxsize=1)
-def background_photos() -> list[np.ndarray]:
-    import skimage.data
-    from skimage.util import img_as_ubyte
-    photos = []
-    for name in BACKGROUNDS:
-        img = img_as_ubyte(getattr(skimage.data, name)())
-        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR) if img.ndim == 2 else cv2.cvtColor(img[..., :3], cv2.COLOR_RGB2BGR)
-        photos.append(img.astype(np.uint8))
-    return photos
+def background_photos() -> tuple[np.ndarray, ...]:
+    """Real text-free photos (real_backgrounds.py): never the real evaluation photos."""
+    return real_photos()
 
 
 def text_mask(text: str, font_path: str, size: int) -> np.ndarray:

@@ -9,6 +9,7 @@ import numpy as np
 
 from training.common import progress
 from training.ocr.fonts import split_fonts
+from training.ocr.real_backgrounds import photo_crop
 from training.ocr.render import _contrasting_colours, compose, degrade, random_background, text_mask
 from training.ocr.text import TextSampler
 
@@ -18,6 +19,12 @@ PLACEMENT_TRIES = 30
 LINE_GAP_PX = 4          # between lines stacked vertically
 ROW_GAP_LINE_HEIGHTS = 1.0   # between lines side by side: closer, they read as one line with a word gap
 MIN_CONTRAST = 45        # grey levels between a line and the background under it (low-contrast scenes: 2/3)
+# Real-photo scenes (issue 17: junk lines on trees, brick and sky): the whole real photo at full
+# strength under the text, some lines on sign plates, and some scenes with no text at all.
+REAL_FRACTION = 0.4     # of the training scenes
+P_TEXT_FREE = 0.3        # of the real-photo scenes
+P_PLATE = 0.4            # of the lines on a real photo: a flat sign plate behind the line
+PLATE_PAD = 0.35         # plate margin, in line heights
 
 
 def _place(mask: np.ndarray, occupied: np.ndarray, rng: np.random.Generator) -> tuple[int, int] | None:
@@ -45,16 +52,33 @@ def _visible(fg: np.ndarray, patch: np.ndarray, minimum: float, rng: np.random.G
     return np.clip(fg + (min(255.0, max(0.0, target)) - level), 0, 255)
 
 
-def make_scene(sampler: TextSampler, fonts: list[str], rng: np.random.Generator, degraded: bool = True):
+def _plate(image: np.ndarray, y: int, x: int, h: int, w: int, rng: np.random.Generator) -> tuple[int, int, int, int]:
+    """Paint a flat (slightly shaded) sign plate around the line's box; return the plate's box."""
+    H, W = image.shape[:2]
+    pad = int(PLATE_PAD * h)
+    y0, x0, y1, x1 = max(0, y - pad), max(0, x - pad), min(H, y + h + pad), min(W, x + w + pad)
+    colour = rng.uniform(0, 255, 3) if rng.random() < 0.6 else np.full(3, rng.choice([20.0, 235.0]))
+    shade = np.linspace(rng.uniform(-20, 0), rng.uniform(0, 20), y1 - y0)[:, None, None]
+    image[y0:y1, x0:x1] = np.clip(colour + shade, 0, 255)
+    return y0, x0, y1, x1
+
+
+def make_scene(sampler: TextSampler, fonts: list[str], rng: np.random.Generator, degraded: bool = True,
+               real_fraction: float = 0.0):
     """(BGR image, [4x2 quad per line], [text per line]). Quads are the lines' ascent-to-descent boxes."""
     H, W = SCENE_SIZE
     low_contrast = degraded and rng.random() < 0.2
     fg, bg_colour = _contrasting_colours(rng, low_contrast=low_contrast)
     minimum = MIN_CONTRAST * (2 / 3 if low_contrast else 1)
-    image = random_background(rng, H, W, bg_colour, textured=rng.random() < 0.6).astype(np.float32)
+    real = real_fraction > 0 and rng.random() < real_fraction   # no draw without: evaluation scenes unchanged
+    if real:
+        image = photo_crop(rng, H, W, zoom=(1.0, 3.0))
+    else:
+        image = random_background(rng, H, W, bg_colour, textured=rng.random() < 0.6).astype(np.float32)
     occupied = np.zeros((H, W), bool)
     quads, texts = [], []
-    for _ in range(int(rng.integers(1, MAX_LINES + 1))):
+    lines = 0 if real and rng.random() < P_TEXT_FREE else int(rng.integers(1, MAX_LINES + 1))
+    for _ in range(lines):
         text = sampler.line(max_chars=int(rng.integers(4, 36)))
         mask = text_mask(text, fonts[rng.integers(len(fonts))], int(rng.integers(16, 56)))
         cols = np.where(mask.max(axis=0) > 0)[0]
@@ -66,6 +90,9 @@ def make_scene(sampler: TextSampler, fonts: list[str], rng: np.random.Generator,
             continue
         y, x = spot
         h, w = mask.shape
+        if real and rng.random() < P_PLATE:
+            y0, x0, y1, x1 = _plate(image, y, x, h, w, rng)
+            occupied[y0:y1, x0:x1] = True
         line_fg = fg if rng.random() < 0.7 else _contrasting_colours(rng, False)[0]
         line_fg = _visible(line_fg, image[y:y + h, x:x + w], minimum, rng)
         image[y:y + h, x:x + w] = compose(mask, image[y:y + h, x:x + w], line_fg)
@@ -96,16 +123,18 @@ def _perspective(image: np.ndarray, quads: list[np.ndarray], rng: np.random.Gene
 # Scene sets: (seed, font families held out?). Folders carry the generator's version, so a
 # change to how scenes are made never reuses scenes cached by an older one.
 SCENE_SETS = {"train": (11, False), "heldout": (12, True), "tune": (13, False)}
-GENERATOR_VERSION = 2   # 2: lines always visible against their background; side-by-side lines a line height apart
+GENERATOR_VERSION = 3   # 2: lines always visible against their background; side-by-side lines a line height apart
+# 3: real-photo scenes (REAL_FRACTION of the training scenes), some text-free; no real evaluation photo among the backgrounds
 
 
 def scene_set(data_dir: str | Path, name: str, n: int, desc: str = "") -> Path:
     seed, held_out = SCENE_SETS[name]
     return build_scenes(Path(data_dir) / f"{name}-v{GENERATOR_VERSION}-n{n}", n, seed, held_out, True,
-                        desc or f"{name} scenes")
+                        desc or f"{name} scenes", REAL_FRACTION if name == "train" else 0.0)
 
 
-def build_scenes(root: Path, n: int, seed: int, held_out: bool, degraded: bool, desc: str) -> Path:
+def build_scenes(root: Path, n: int, seed: int, held_out: bool, degraded: bool, desc: str,
+                 real_fraction: float = 0.0) -> Path:
     """JPEG scenes plus labels.json in ``root``; built once, then reused."""
     done = root / "labels.json"
     if done.exists():
@@ -115,7 +144,8 @@ def build_scenes(root: Path, n: int, seed: int, held_out: bool, degraded: bool, 
     sampler, rng = TextSampler(seed), np.random.default_rng(seed + 17)
     labels = []
     for i in progress(range(n), desc=desc):
-        image, quads, texts = make_scene(sampler, held_fonts if held_out else train_fonts, rng, degraded)
+        image, quads, texts = make_scene(sampler, held_fonts if held_out else train_fonts, rng, degraded,
+                                        real_fraction)
         name = f"{i:06d}.jpg"
         cv2.imwrite(str(root / name), image, [cv2.IMWRITE_JPEG_QUALITY, 95])
         labels.append({"file": name, "quads": [q.round(1).tolist() for q in quads], "texts": texts})
