@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from pipeline.config.loader import option
+from pipeline.errors import ConfigError
 from pipeline.contract import ImageSpec
 from pipeline.skills.ocr.db import DetectParams, boxes_from_map, core_of
 from training.common import RunDir, progress, set_seed
@@ -40,6 +41,9 @@ class Config:
     fpn: int = option(32, "FPN channels.")
     eval_every: int = option(1000, "Steps between held-out evaluations.")
     threads: int = option(1, "Torch threads.")
+    init: str = option("", "Warm start: a `perceive train ocr-det` checkpoint.pt; '' = random weights.")
+    negatives: str = option("", "Mined text-free scenes (python -m training.ocr.det_mining) mixed into the batches.")
+    negative_share: float = option(0.25, "Share of the crops taken from `negatives`.")
 
 
 def build_model(cfg: Config):
@@ -142,8 +146,21 @@ def train(cfg: Config, run: RunDir) -> dict:
     train_labels, eval_labels = load_scenes(train_root), load_scenes(eval_root)
     # the scenes of every global batch, the same on every rank; each rank crops its part
     picks = np.random.default_rng(cfg.seed).integers(0, len(train_labels), (cfg.steps, cfg.batch))
+    negative_crops = 0
+    if cfg.negatives:   # mined negatives are appended to the labels, their files given by absolute path
+        negatives = [{**item, "file": str(Path(cfg.negatives).resolve() / item["file"])}
+                     for item in load_scenes(Path(cfg.negatives))]
+        if not negatives:
+            raise ConfigError(f"negatives={cfg.negatives}: no scenes in its labels.json")
+        rng = np.random.default_rng(cfg.seed + 1)
+        swap = rng.random(picks.shape) < cfg.negative_share
+        picks[swap] = len(train_labels) + rng.integers(0, len(negatives), int(swap.sum()))
+        train_labels, negative_crops = train_labels + negatives, int(swap.sum())
     plan = [dist.part(p) for p in picks]
-    model = dist.wrap(build_model(cfg))
+    model = build_model(cfg)
+    if cfg.init:
+        model.load_state_dict(torch.load(cfg.init, map_location="cpu", weights_only=False)["model"])
+    model = dist.wrap(model)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.steps, pct_start=0.1)
     saved = run.load_state(model, opt, sched)
@@ -167,7 +184,7 @@ def train(cfg: Config, run: RunDir) -> dict:
             run.save_state(model, opt, sched, step=step, best=best, losses=losses)
     losses = dist.mean(np.array(losses))  # each rank's step losses -> the global batch's
     run.plot_curves()
-    return {"heldout": best, "first_loss": float(np.mean(losses[:10])), "last_loss": float(np.mean(losses[-10:]))}
+    return {"heldout": best, "negative_crops": negative_crops, "first_loss": float(np.mean(losses[:10])), "last_loss": float(np.mean(losses[-10:]))}
 
 
 def make_batch(cfg: Config, root: Path, labels: list[dict], picks: np.ndarray, rng: np.random.Generator):

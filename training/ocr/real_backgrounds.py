@@ -27,7 +27,7 @@ SKIMAGE_PHOTOS = ("moon", "horse", "immunohistochemistry", "cell")   # astronaut
 PACKAGES = "mate-backgrounds plasma-workspace-wallpapers"
 
 
-def _shrink(img: np.ndarray) -> np.ndarray:
+def shrink(img: np.ndarray) -> np.ndarray:
     scale = LONG_SIDE / max(img.shape[:2])
     return cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else img
 
@@ -50,7 +50,7 @@ def wallpaper_photos() -> tuple[np.ndarray, ...]:
         img = cv2.imread(str(path)) if path.is_file() else None
         if img is None:
             raise FileNotFoundError(f"{path} missing: apt-get install {PACKAGES}")
-        photos.append(_shrink(img))
+        photos.append(shrink(img))
     return tuple(photos)
 
 
