@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -29,6 +30,7 @@ from training.ocr import rec as rec_train
 from training.ocr.datasets import REC_MAX_WIDTH, REC_SPEC, ensure_lines
 from training.ocr.det_metrics import match_boxes
 from training.ocr.fonts import HELD_OUT_FAMILIES, PACKAGES, REAL_LOOKING_PACKAGES, UNSEEN_FAMILIES
+from training.ocr import scenes as det_scenes
 from training.ocr.scenes import SCENE_SETS, load_scenes, scene_set
 from training.ocr.text import ALPHABET
 
@@ -43,13 +45,19 @@ TUNE_THRESHOLDS = (0.2, 0.3, 0.4, 0.5)
 TUNE_BOX_THRESHOLDS = (0.4, 0.5, 0.6, 0.7)
 TUNE_CORE_RATIOS = (0.4, 0.45, 0.5, 0.55, 0.6, 0.65)
 DATA = (f"synthetic printed text rendered from Debian fonts ({PACKAGES}), words from Debian's wamerican, "
-        f"backgrounds from scikit-image sample images; font families {list(HELD_OUT_FAMILIES)} held out "
-        "of training for evaluation")
+        "backgrounds from real text-free photos (scikit-image samples and the photographs of Debian's "
+        "mate-backgrounds and plasma-workspace-wallpapers, GPL-2+; none of them a real evaluation photo of "
+        f"export/ocr_real.py); font families {list(HELD_OUT_FAMILIES)} held out of training for evaluation")
+DET_DATA = (f"; {det_scenes.REAL_FRACTION:.0%} of the training scenes on a real photo at full strength (some lines "
+            f"on sign plates, {det_scenes.P_TEXT_FREE:.0%} of those scenes text-free)")
 REAL_LOOKING_DATA = (f"; plus real-looking lines (training/ocr/real_lines.py: coloured plates, texture from scikit-image "
                      f"samples and frames of the real face videos in ../shared/data/real/faces, more faces from "
                      f"{REAL_LOOKING_PACKAGES}); font families {list(UNSEEN_FAMILIES)} also held out (the unseen_* "
-                     "figures); warm-started from the recogniser shipped before it "
-                     "(pipeline/models/ocr_rec.fp32.onnx at commit cabda02)")
+                     "figures)")
+
+
+def warm_start_note(init: str) -> str:
+    return f"; warm-started from {init}" if init else "; trained from random weights"
 
 
 def _rebuild_command(name: str, cfg) -> str:
@@ -57,6 +65,16 @@ def _rebuild_command(name: str, cfg) -> str:
     changed = {k: v for k, v in to_dict(cfg).items() if v != to_dict(type(cfg)())[k]}
     sets = " ".join(f"--set '{k}={json.dumps(v)}'" for k, v in changed.items())
     return f"perceive train {name} {sets}".rstrip() + f" && perceive export {name} --checkpoint RUN/checkpoint.pt"
+
+
+def det_rebuild_command(cfg) -> str:
+    """With mined negatives: the first run, the mining, then the second run (init = the first run's checkpoint)."""
+    if not cfg.negatives:
+        return _rebuild_command("ocr-det", cfg)
+    first = replace(cfg, init="", negatives="", negative_share=type(cfg)().negative_share, lr=type(cfg)().lr,
+                    steps=type(cfg)().steps)
+    mine = f"python -m training.ocr.det_mining --checkpoint {cfg.init} --out {cfg.negatives}"
+    return f"{_rebuild_command('ocr-det', first).split(' && ')[0]} && {mine} && {_rebuild_command('ocr-det', cfg)}"
 
 
 # -- recogniser ---------------------------------------------------------------------------------
@@ -92,7 +110,7 @@ def export_rec(checkpoint: str | None, out: Path) -> dict:
             "outputs": [{"name": "logits", "shape": ["batch", "steps", len(ALPHABET) + 1]}],
             "params": {"width_multiple": WIDTH_MULTIPLE, "max_width": REC_MAX_WIDTH, "blank": 0},
             "provenance": {"weights": "trained by perceive", "licence": "Apache-2.0",
-                           "data": DATA + (REAL_LOOKING_DATA if cfg.real_lines else ""),
+                           "data": DATA + (REAL_LOOKING_DATA if cfg.real_lines else "") + warm_start_note(cfg.init),
                            "command": _rebuild_command("ocr-rec", cfg)}}
     scores = {}
     for variant, path, scheme in (("fp32", fp32, "none"), ("int8", int8, "int8-static-qdq")):
@@ -168,8 +186,11 @@ def export_det(checkpoint: str | None, out: Path) -> dict:
                         "example": [1, 3, 480, 640]}],
             "outputs": [{"name": "logits", "shape": ["batch", 1, "map_height", "map_width"]}],
             "params": {"long_side": DET_LONG_SIDE, "output_stride": det_train.OUTPUT_STRIDE},
-            "provenance": {"weights": "trained by perceive", "licence": "Apache-2.0", "data": DATA,
-                           "command": "perceive train ocr-det && perceive export ocr-det --checkpoint RUN/checkpoint.pt"}}
+            "provenance": {"weights": "trained by perceive", "licence": "Apache-2.0",
+                           "data": DATA + DET_DATA + (f"; hard negatives mined from real text-free views "
+                                                      f"(training/ocr/det_mining.py, {cfg.negative_share:.0%} of "
+                                                      f"the crops)" if cfg.negatives else "") + warm_start_note(cfg.init),
+                           "command": det_rebuild_command(cfg)}}
     for path, scheme in ((fp32, "none"), (int8, "int8-static-qdq")):
         write_contract(path, make_contract({**base, "quantization": {"scheme": scheme}}))
     params, tuning = tune_postprocess(det_maps(fp32, tune_root, tune_labels), tune_labels)
