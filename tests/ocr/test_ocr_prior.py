@@ -17,6 +17,19 @@ def test_letters_inside_dictionary_words_are_fixed(read, fixed):
     assert prior.apply_prior(read) == fixed
 
 
+@pytest.mark.parametrize("read, fixed", [
+    ("SEAT N0.", "SEAT NO."), ("G0 T0 GATE", "GO TO GATE"), ("pay 1n cash", "pay in cash"),
+    ("HOUSE 0F CARDS", "HOUSE OF CARDS"), ("1T IS", "IT IS")])
+def test_common_short_words_on_a_text_line_are_fixed(read, fixed):
+    assert prior.apply_prior(read) == fixed
+
+
+@pytest.mark.parametrize("text", ["N0.", "G0 T0", "ROOM A1", "ZONE B0", "page 10", "Room l0", "0K"])
+def test_short_codes_and_lone_short_words_are_left_alone(text):
+    """Codes (A1, B0) are not common words; a lone N0 or a line of codes has no text around it."""
+    assert prior.apply_prior(text) == text
+
+
 @pytest.mark.parametrize("read, fixed", [("2O13-O7", "2013-07"), ("19/O6/2004", "19/06/2004")])
 def test_digits_among_digits_are_fixed(read, fixed):
     assert prior.apply_prior(read) == fixed
