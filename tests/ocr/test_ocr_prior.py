@@ -80,3 +80,12 @@ def test_one_unsure_letter_of_an_unknown_word_is_spelled_from_the_dictionary():
     assert fix_line(Decoded("Pyeongyang", [0.5] * 10)).text == "Pyeongyang"            # no single-letter match
     fixed = fix_line(Decoded("B0ARDING PASS", [0.9] * 13))
     assert fixed.text == "BOARDING PASS" and len(fixed.char_confidences) == 13
+
+
+@needs_words
+def test_a_spelled_word_gets_its_letter_case_fixed_too():
+    """Real sudoku.png read SUDoxU: spelling makes it SUDoKU, a known word, whose o then follows the capitals."""
+    from pipeline.skills.ocr.prior import fix_line
+    confs = [0.9] * 6
+    confs[4] = 0.4
+    assert fix_line(Decoded("SUDoxU", confs)).text == "SUDOKU"

@@ -154,6 +154,8 @@ def fix_line(decoded: Decoded) -> Decoded:
     for a, b, word in _fix_words(text):
         lead, core, _ = _EDGE.match(word).groups()
         start = a + len(lead)
-        core = spell_fix(core, confs[start:start + len(core)])
+        spelt = spell_fix(core, confs[start:start + len(core)])
+        if spelt != core:      # the word is known only now: its O/0 l/1 rule can apply ("SUDoxU" -> "SUDOKU")
+            core = fix_word(spelt)
         out[a:b] = word[:len(lead)] + core + word[len(lead) + len(core):]
     return Decoded("".join(out), list(confs))
