@@ -50,8 +50,8 @@ DATA = (f"synthetic printed text rendered from Debian fonts ({PACKAGES}), words 
         f"export/ocr_real.py); font families {list(HELD_OUT_FAMILIES)} held out of training for evaluation")
 DET_DATA = (f"; {det_scenes.REAL_FRACTION:.0%} of the training scenes on a real photo at full strength (some lines "
             f"on sign plates, {det_scenes.P_TEXT_FREE:.0%} of those scenes text-free)")
-REAL_LOOKING_DATA = (f"; plus real-looking lines (training/ocr/real_lines.py: coloured plates, texture from scikit-image "
-                     f"samples and frames of the real face videos in ../shared/data/real/faces, more faces from "
+REAL_LOOKING_DATA = (f"; plus real-looking lines (training/ocr/real_lines.py: coloured plates, texture from the real "
+                     f"background photos above and frames of the real face videos in ../shared/data/real/faces, more faces from "
                      f"{REAL_LOOKING_PACKAGES}); font families {list(UNSEEN_FAMILIES)} also held out (the unseen_* "
                      "figures)")
 

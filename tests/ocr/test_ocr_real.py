@@ -52,3 +52,9 @@ def test_real_signs_are_read_to_the_measured_word_recall(reader):
 def test_real_text_free_photos_give_no_line(reader, name):
     _, ocr = reader
     assert [line.text for line in ocr.read(cv2.imread(str(REAL / name))).lines] == []
+
+
+def test_the_card_says_whether_benchmark_photos_were_training_backgrounds():
+    from export.ocr_real import background_note
+    assert "were also backgrounds" in background_note("... backgrounds from scikit-image sample images ...")
+    assert "No photo here was a training background" in background_note("backgrounds from real text-free photos")
