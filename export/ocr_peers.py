@@ -36,7 +36,7 @@ from pipeline.skills.ocr.prior import fix_line
 from pipeline.skills.ocr.reader import OcrReader
 from pipeline.runtime.stage import SHIPPED_MODELS
 from pipeline.sysinfo import machine
-from training.ocr.fonts import split_fonts
+from training.ocr.fonts import UNSEEN_FAMILIES, split_fonts, unseen_fonts
 from training.ocr.render import render_line
 from training.ocr.scenes import make_scene
 from training.ocr.text import TextSampler
@@ -45,8 +45,9 @@ FRAME_THREADS = 2
 FRAME_WARMUP = 3
 
 
-def held_out_crops(n: int, seed: int, degraded: bool) -> tuple[list[np.ndarray], list[str]]:
-    _, fonts = split_fonts()
+def held_out_crops(n: int, seed: int, degraded: bool, unseen: bool = False) -> tuple[list[np.ndarray], list[str]]:
+    """Lines in the held-out font families, or (unseen) in the second group no model trained on."""
+    fonts = unseen_fonts() if unseen else split_fonts()[1]
     sampler, rng = TextSampler(seed), np.random.default_rng(seed)
     texts = [sampler.line() for _ in range(n)]
     return [render_line(t, fonts[rng.integers(len(fonts))], rng, degraded) for t in texts], texts
@@ -129,13 +130,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lines", type=int, default=300, help="lines per set (clean and degraded)")
     ap.add_argument("--frames", type=int, default=100, help="whole 640x480 frames (0: skip)")
+    ap.add_argument("--unseen", action="store_true", help=f"lines in the second held-out group {UNSEEN_FAMILIES} "
+                                                          "(default: the families held out of training)")
     args = ap.parse_args()
     engines = {"perceive": run_perceive, "rapidocr_ppocrv4": run_rapidocr, "tesseract5": run_tesseract}
     if shutil.which("tesseract") is None:   # compare the other two rather than fail at the end
         del engines["tesseract5"]
     table = {}
     for name, degraded, seed in (("clean", False, 501), ("degraded", True, 502)):
-        crops, truth = held_out_crops(args.lines, seed, degraded)
+        crops, truth = held_out_crops(args.lines, seed, degraded, args.unseen)
         for engine, fn in engines.items():
             texts, seconds = fn(crops)
             table.setdefault(engine, {})[name] = {
@@ -143,7 +146,7 @@ def main() -> None:
                 "ms_per_line": 1000 * seconds / len(crops)}
     frames = whole_frames(args.frames) if args.frames else {}
     print(json.dumps({"lines": table, "whole_frames": frames, "protocol": {
-        "lines_per_set": args.lines, "threads": 1, "fonts": "held-out families", "onnxruntime": runtime_version(),
+        "lines_per_set": args.lines, "threads": 1, "fonts": f"unseen families {UNSEEN_FAMILIES}" if args.unseen else "held-out families", "onnxruntime": runtime_version(),
         "tesseract": subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
         if "tesseract5" in engines else "not installed",
         "machine": machine()}}, indent=2))
