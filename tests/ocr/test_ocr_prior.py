@@ -89,3 +89,19 @@ def test_a_spelled_word_gets_its_letter_case_fixed_too():
     confs = [0.9] * 6
     confs[4] = 0.4
     assert fix_line(Decoded("SUDoxU", confs)).text == "SUDOKU"
+
+
+@needs_words
+@pytest.mark.parametrize("read, fixed", [("halter Defant", "halter Defiant"), ("3 atackers", "3 attackers"),
+                                         ("OFICE HOURS", "OFFICE HOURS"), ("frewalls:", "firewalls:")])
+def test_a_letter_swallowed_by_a_ligature_is_put_back(read, fixed):
+    from pipeline.skills.ocr.prior import fix_line
+    out = fix_line(Decoded(read, [0.8] * len(read)))
+    assert out.text == fixed and len(out.char_confidences) == len(fixed)
+
+
+@needs_words
+@pytest.mark.parametrize("text", ["fleeced: Sofa,", "Kaf 12", "Iritant"])
+def test_known_words_and_words_no_ligature_explains_are_kept(text):
+    from pipeline.skills.ocr.prior import fix_line
+    assert fix_line(Decoded(text, [0.8] * len(text))).text == text
