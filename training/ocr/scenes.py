@@ -25,6 +25,11 @@ REAL_FRACTION = 0.4     # of the training scenes
 P_TEXT_FREE = 0.3        # of the real-photo scenes
 P_PLATE = 0.4            # of the lines on a real photo: a flat sign plate behind the line
 PLATE_PAD = 0.35         # plate margin, in line heights
+# Dense paragraphs (documents, forms, tickets): a detector trained on scattered lines merges the
+# close lines of a page at 640 px. Training and tune scenes only (the held-out set is unchanged).
+P_PARAGRAPH = 0.25       # of the scenes: a block of lines in one font, a line pitch of 1.0-1.35 line boxes
+PARAGRAPH_LINES = (3, 13)
+PARAGRAPH_SIZES = (12, 30)
 
 
 def _place(mask: np.ndarray, occupied: np.ndarray, rng: np.random.Generator) -> tuple[int, int] | None:
@@ -63,8 +68,32 @@ def _plate(image: np.ndarray, y: int, x: int, h: int, w: int, rng: np.random.Gen
     return y0, x0, y1, x1
 
 
+def _paragraph(image: np.ndarray, occupied: np.ndarray, sampler: TextSampler, font: str, fg: np.ndarray,
+               minimum: float, rng: np.random.Generator) -> tuple[list[np.ndarray], list[str]]:
+    """A left-aligned block of closely spaced lines; (quads, texts) of the lines drawn."""
+    H, W = occupied.shape
+    size = int(rng.integers(*PARAGRAPH_SIZES))
+    pitch = rng.uniform(1.0, 1.35)
+    x, y = int(rng.integers(0, W // 3)), int(rng.integers(0, H // 3))
+    quads, texts = [], []
+    for _ in range(int(rng.integers(*PARAGRAPH_LINES))):
+        text = sampler.line(max_chars=int(rng.integers(8, 60)))
+        mask = text_mask(text, font, size)
+        h, w = mask.shape
+        if y + h > H:
+            break
+        if x + w <= W and mask.any():
+            image[y:y + h, x:x + w] = compose(mask, image[y:y + h, x:x + w], _visible(fg, image[y:y + h, x:x + w],
+                                                                                     minimum, rng))
+            occupied[y:y + h, x:x + w] = True
+            quads.append(np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float32))
+            texts.append(text)
+        y += int(np.ceil(pitch * h))
+    return quads, texts
+
+
 def make_scene(sampler: TextSampler, fonts: list[str], rng: np.random.Generator, degraded: bool = True,
-               real_fraction: float = 0.0):
+               real_fraction: float = 0.0, p_paragraph: float = 0.0):
     """(BGR image, [4x2 quad per line], [text per line]). Quads are the lines' ascent-to-descent boxes."""
     H, W = SCENE_SIZE
     low_contrast = degraded and rng.random() < 0.2
@@ -78,6 +107,9 @@ def make_scene(sampler: TextSampler, fonts: list[str], rng: np.random.Generator,
     occupied = np.zeros((H, W), bool)
     quads, texts = [], []
     lines = 0 if real and rng.random() < P_TEXT_FREE else int(rng.integers(1, MAX_LINES + 1))
+    if lines and p_paragraph > 0 and rng.random() < p_paragraph:   # no draw without: held-out scenes unchanged
+        quads, texts = _paragraph(image, occupied, sampler, fonts[rng.integers(len(fonts))], fg, minimum, rng)
+        lines = int(rng.integers(0, 3))     # and a few scattered lines around it
     for _ in range(lines):
         text = sampler.line(max_chars=int(rng.integers(4, 36)))
         mask = text_mask(text, fonts[rng.integers(len(fonts))], int(rng.integers(16, 56)))
@@ -123,18 +155,20 @@ def _perspective(image: np.ndarray, quads: list[np.ndarray], rng: np.random.Gene
 # Scene sets: (seed, font families held out?). Folders carry the generator's version, so a
 # change to how scenes are made never reuses scenes cached by an older one.
 SCENE_SETS = {"train": (11, False), "heldout": (12, True), "tune": (13, False)}
-GENERATOR_VERSION = 3   # 2: lines always visible against their background; side-by-side lines a line height apart
+GENERATOR_VERSION = 4   # 2: lines always visible against their background; side-by-side lines a line height apart
 # 3: real-photo scenes (REAL_FRACTION of the training scenes), some text-free; no real evaluation photo among the backgrounds
+# 4: dense paragraphs (P_PARAGRAPH of the training and tune scenes); held-out scenes as in 3
 
 
 def scene_set(data_dir: str | Path, name: str, n: int, desc: str = "") -> Path:
     seed, held_out = SCENE_SETS[name]
     return build_scenes(Path(data_dir) / f"{name}-v{GENERATOR_VERSION}-n{n}", n, seed, held_out, True,
-                        desc or f"{name} scenes", REAL_FRACTION if name == "train" else 0.0)
+                        desc or f"{name} scenes", REAL_FRACTION if name == "train" else 0.0,
+                        P_PARAGRAPH if name in ("train", "tune") else 0.0)
 
 
 def build_scenes(root: Path, n: int, seed: int, held_out: bool, degraded: bool, desc: str,
-                 real_fraction: float = 0.0) -> Path:
+                 real_fraction: float = 0.0, p_paragraph: float = 0.0) -> Path:
     """JPEG scenes plus labels.json in ``root``; built once, then reused."""
     done = root / "labels.json"
     if done.exists():
@@ -145,7 +179,7 @@ def build_scenes(root: Path, n: int, seed: int, held_out: bool, degraded: bool, 
     labels = []
     for i in progress(range(n), desc=desc):
         image, quads, texts = make_scene(sampler, held_fonts if held_out else train_fonts, rng, degraded,
-                                        real_fraction)
+                                        real_fraction, p_paragraph)
         name = f"{i:06d}.jpg"
         cv2.imwrite(str(root / name), image, [cv2.IMWRITE_JPEG_QUALITY, 95])
         labels.append({"file": name, "quads": [q.round(1).tolist() for q in quads], "texts": texts})
