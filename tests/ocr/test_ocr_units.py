@@ -57,3 +57,25 @@ def test_widen_extends_a_tilted_box_along_its_text_direction():
     height = (np.linalg.norm(quad[3] - quad[0]) + np.linalg.norm(quad[2] - quad[1])) / 2
     assert np.linalg.norm(out[1] - out[0]) == pytest.approx(np.linalg.norm(quad[1] - quad[0]) + 0.2 * height, rel=1e-4)
     assert np.allclose(out[3] - out[0], quad[3] - quad[0], atol=1e-4)   # height and tilt unchanged
+
+
+def box(x0, y0, x1, y1):
+    return np.float32([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+
+
+def test_words_split_on_one_row_are_joined_and_separate_lines_are_not():
+    from pipeline.skills.ocr.db import merge_rows
+    words = [box(100, 50, 160, 80), box(10, 50, 90, 80), box(170, 52, 300, 81)]     # gaps of 1/3 line height
+    quads, scores = merge_rows(words, [0.9, 0.8, 1.0], gap=0.5)
+    assert len(quads) == 1 and quads[0][:, 0].min() <= 10 and quads[0][:, 0].max() >= 300
+    assert isinstance(scores[0], float) and 0.8 < scores[0] < 1.0
+    apart = [box(10, 50, 90, 80), box(120, 50, 200, 80),      # a full line height apart, as synthetic lines
+             box(10, 90, 90, 120), box(10, 50, 90, 130)]       # the next row; a box twice as tall
+    assert len(merge_rows(apart, [0.9] * 4, gap=0.5)[0]) == 4
+
+
+def test_the_map_gives_one_box_per_row_unless_merging_is_off():
+    prob = np.zeros((60, 200), np.float32)
+    prob[20:30, 10:60] = prob[20:30, 66:120] = 1.0           # two word cores a small gap apart
+    assert len(boxes_from_map(prob, DetectParams(box_threshold=0.5))[0]) == 1
+    assert len(boxes_from_map(prob, DetectParams(box_threshold=0.5, merge_gap=0.0))[0]) == 2

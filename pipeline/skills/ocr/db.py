@@ -17,6 +17,11 @@ import cv2
 import numpy as np
 
 CORE_HEIGHT = 0.5
+# A detector that separates close lines well also splits a large line at its word gaps (a 640x480
+# sign enlarged to 960 px: `72%`, `549`, `Anthologists`). Boxes on one row (centres within a quarter
+# of a line height, heights within 1.5x) whose ends are closer than this many line heights are
+# joined into one line. Synthetic scenes keep side-by-side lines a full line height apart.
+MERGE_GAP = 0.5
 
 
 @dataclass
@@ -26,6 +31,7 @@ class DetectParams:
     core_ratio: float = CORE_HEIGHT   # detected core height / full line height
     min_height: float = 2.0    # in map pixels: thinner cores are noise
     max_boxes: int = 200
+    merge_gap: float = MERGE_GAP   # boxes on one row closer than this many line heights are one line (0: never)
 
     @classmethod
     def from_contract(cls, params: dict) -> "DetectParams":
@@ -83,7 +89,39 @@ def boxes_from_map(prob: np.ndarray, params: DetectParams) -> tuple[list[np.ndar
             continue
         quads.append(grow_core(rect, params.core_ratio))
         scores.append(score)
-    return quads, scores
+    return merge_rows(quads, scores, params.merge_gap) if params.merge_gap > 0 else (quads, scores)
+
+
+def _row_geometry(quad: np.ndarray) -> tuple[float, float, float, float]:
+    """(left x, right x, centre y, height) of a roughly horizontal tl tr br bl box."""
+    tl, tr, br, bl = quad
+    return min(tl[0], bl[0]), max(tr[0], br[0]), float(quad[:, 1].mean()), float((bl[1] - tl[1] + br[1] - tr[1]) / 2)
+
+
+def merge_rows(quads: list[np.ndarray], scores: list[float], gap: float) -> tuple[list[np.ndarray], list[float]]:
+    """Join boxes that continue each other on one row (see MERGE_GAP); scores are width-weighted means."""
+    items = sorted(zip(quads, scores, [1.0] * len(quads)), key=lambda it: float(it[0][:, 0].min()))
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(items)):
+            for j in range(i + 1, len(items)):
+                (qa, sa, wa), (qb, sb, wb) = items[i], items[j]
+                la, ra, ya, ha = _row_geometry(qa)
+                lb, rb, yb, hb = _row_geometry(qb)
+                h = max(ha, hb, 1e-6)
+                if (abs(ya - yb) < 0.25 * h and max(ha, hb) <= 1.5 * max(min(ha, hb), 1e-6)
+                        and max(la, lb) - min(ra, rb) < gap * h):
+                    joined = order_quad(cv2.boxPoints(cv2.minAreaRect(np.concatenate([qa, qb]).astype(np.float32))))
+                    wa_, wb_ = ra - la, rb - lb
+                    score = float((sa * wa_ + sb * wb_) / max(wa_ + wb_, 1e-6))
+                    items[i] = (joined, score, 1.0)
+                    del items[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return [q for q, _, _ in items], [s for _, s, _ in items]
 
 
 def _mean_score(prob: np.ndarray, contour: np.ndarray) -> float:

@@ -30,6 +30,12 @@ CROP_MARGIN = 0.1
 # 0.08 / 18.5%; both 0.08 / 18.5%; mean confidence 0.8: 0.08 / 18.0%.
 MIN_LINE_CONFIDENCE = 0.7   # mean character confidence a line needs to be output
 REAL_BOX_THRESHOLD = 0.8    # mean detector probability a box needs (the contract's 0.7 is from synthetic scenes)
+# The probability a pixel needs to belong to a line core, for real photos. The export tunes it on
+# synthetic scenes (0.3 for the detector shipped 2026-12-02), where lines stand apart; on real pages
+# the close lines' cores then merge. Chosen on the TUNE photos with that detector (box 0.8, floor 0.7),
+# word recall stage / `perceive ocr`: 0.3: 21.9% / 30.9%; 0.4: 26.4% / 31.5%; 0.45: 27.0% / 32.0%;
+# 0.5: 27.0% / 33.7%; 0.55: 27.0% / 34.8%; 0.6: 27.5% / 33.7%; no false line at 0.5 (0.08 at 0.45).
+REAL_MAP_THRESHOLD = 0.5
 # Small text in still photos is lost at the detector's native long side (640). `perceive ocr` scales
 # every photo to this long side instead. Tune photos, word recall / false lines per text-free photo /
 # p50 ms per photo: 640: 20.8% / 0.08 / 79; 960: 26.4% / 0 / 159; 1280: 24.2% / 0.15 / 288; 960 but
@@ -114,6 +120,7 @@ class OcrReader:
         if params is None:
             params = DetectParams.from_contract(dc.params)
             params.box_threshold = max(params.box_threshold, REAL_BOX_THRESHOLD)
+            params.threshold = max(params.threshold, REAL_MAP_THRESHOLD)
         self.params = params
         self.min_confidence = min_confidence      # lines below it are dropped (0: keep every line)
         self.language_prior = language_prior      # fix O/0, l/1 and one unsure letter per unknown word
