@@ -1,7 +1,7 @@
 """Shared export steps: PyTorch -> ONNX, parity, int8 quantization, contract, fp32-vs-int8 check.
 
 Every exporter follows the same path:
-  load_checkpoint -> export_onnx -> check_parity -> quantize_static_qdq (CNNs) / quantize_dynamic_rnn (LSTMs)
+  load_checkpoint (training.common) -> export_onnx -> check_parity -> quantize_static_qdq (CNNs) / quantize_dynamic_rnn (LSTMs)
   -> write_contract on both files -> compare_latency -> int8_pays -> ship -> write_model_card.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import json
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import numpy as np
 import onnx
@@ -18,27 +18,11 @@ import onnx
 from pipeline.bench.stats import percentiles
 from pipeline.contract import CONTRACT_KEY, ModelContract
 from pipeline.engine import CpuOptions, Engine, EngineConfig, runtime_version
-from pipeline.config.loader import build
-from pipeline.errors import InputError, ModelError
+from pipeline.errors import ModelError
 from pipeline.sysinfo import machine
+from training.common import load_checkpoint  # noqa: F401  (exporters call it from here; it lives with the checkpoints)
 
 OPSET = 17
-
-
-def load_checkpoint(path: str | None, module, name: str, make_model: Callable | None = None):
-    """(config, model in eval mode, checkpoint dict) from a `perceive train NAME` checkpoint.
-
-    ``module`` is the trainer module (its ``Config`` and ``build_model``); ``make_model(cfg, ckpt)``
-    builds the network when it needs more than the config (e.g. the label count stored beside it).
-    """
-    import torch
-    if not path:
-        raise InputError(f"perceive export {name} needs --checkpoint runs/{name}-*/checkpoint.pt")
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    cfg = build(module.Config, ckpt["config"])
-    model = make_model(cfg, ckpt) if make_model is not None else module.build_model(cfg)
-    model.load_state_dict(ckpt["model"])
-    return cfg, model.eval(), ckpt
 
 
 def export_onnx(model, example: tuple, path: str | Path, input_names: list[str], output_names: list[str],

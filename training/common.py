@@ -6,13 +6,13 @@ import os
 import random
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from pipeline.config.loader import build, to_dict
 from pipeline.config.tree import apply_override, read_toml
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, InputError
 
 STATE_FILE = "state.pt"  # the resume state, saved as training goes (checkpoint.pt is the model to export)
 
@@ -196,3 +196,19 @@ def confusion_matrix(true: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
     m = np.zeros((n, n), dtype=np.int64)
     np.add.at(m, (np.asarray(true), np.asarray(pred)), 1)
     return m
+
+
+def load_checkpoint(path: str | None, module, name: str, make_model: Callable | None = None):
+    """(config, model in eval mode, checkpoint dict) from a `perceive train NAME` checkpoint.
+
+    ``module`` is the trainer module (its ``Config`` and ``build_model``); ``make_model(cfg, ckpt)``
+    builds the network when it needs more than the config (e.g. the label count stored beside it).
+    """
+    import torch
+    if not path:
+        raise InputError(f"perceive export {name} needs --checkpoint runs/{name}-*/checkpoint.pt")
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    cfg = build(module.Config, ckpt["config"])
+    model = make_model(cfg, ckpt) if make_model is not None else module.build_model(cfg)
+    model.load_state_dict(ckpt["model"])
+    return cfg, model.eval(), ckpt

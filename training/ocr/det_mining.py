@@ -66,7 +66,7 @@ def random_view(photos: list[np.ndarray], rng: np.random.Generator) -> np.ndarra
 
 def mine(checkpoint: str, out: Path, tries: int, seed: int) -> dict:
     import torch
-    from export.common import load_checkpoint
+    from training.common import load_checkpoint
     from training.ocr import det as det_train
     torch.set_num_threads(1)
     _, model, _ = load_checkpoint(checkpoint, det_train, "ocr-det")

@@ -98,30 +98,30 @@ def _row_geometry(quad: np.ndarray) -> tuple[float, float, float, float]:
     return min(tl[0], bl[0]), max(tr[0], br[0]), float(quad[:, 1].mean()), float((bl[1] - tl[1] + br[1] - tr[1]) / 2)
 
 
+def _continues(a: np.ndarray, b: np.ndarray, gap: float) -> bool:
+    """Box b continues box a on its row: centres within a quarter of a line height, heights within
+    1.5x, ends less than ``gap`` line heights apart."""
+    la, ra, ya, ha = _row_geometry(a)
+    lb, rb, yb, hb = _row_geometry(b)
+    h = max(ha, hb, 1e-6)
+    return abs(ya - yb) < 0.25 * h and h <= 1.5 * max(min(ha, hb), 1e-6) and max(la, lb) - min(ra, rb) < gap * h
+
+
 def merge_rows(quads: list[np.ndarray], scores: list[float], gap: float) -> tuple[list[np.ndarray], list[float]]:
-    """Join boxes that continue each other on one row (see MERGE_GAP); scores are width-weighted means."""
-    items = sorted(zip(quads, scores, [1.0] * len(quads)), key=lambda it: float(it[0][:, 0].min()))
-    merged = True
-    while merged:
-        merged = False
-        for i in range(len(items)):
-            for j in range(i + 1, len(items)):
-                (qa, sa, wa), (qb, sb, wb) = items[i], items[j]
-                la, ra, ya, ha = _row_geometry(qa)
-                lb, rb, yb, hb = _row_geometry(qb)
-                h = max(ha, hb, 1e-6)
-                if (abs(ya - yb) < 0.25 * h and max(ha, hb) <= 1.5 * max(min(ha, hb), 1e-6)
-                        and max(la, lb) - min(ra, rb) < gap * h):
-                    joined = order_quad(cv2.boxPoints(cv2.minAreaRect(np.concatenate([qa, qb]).astype(np.float32))))
-                    wa_, wb_ = ra - la, rb - lb
-                    score = float((sa * wa_ + sb * wb_) / max(wa_ + wb_, 1e-6))
-                    items[i] = (joined, score, 1.0)
-                    del items[j]
-                    merged = True
-                    break
-            if merged:
+    """Join boxes that continue each other on one row (see MERGE_GAP), in one pass from left to right;
+    a joined box's score is the width-weighted mean of its parts."""
+    rows: list[tuple[np.ndarray, float, float]] = []      # (box, score, width)
+    for quad, score in sorted(zip(quads, scores), key=lambda it: float(it[0][:, 0].min())):
+        left, right, _, _ = _row_geometry(quad)
+        width = max(right - left, 1e-6)
+        for k, (row, row_score, row_width) in enumerate(rows):
+            if _continues(row, quad, gap):
+                joined = order_quad(cv2.boxPoints(cv2.minAreaRect(np.concatenate([row, quad]).astype(np.float32))))
+                rows[k] = (joined, float((row_score * row_width + score * width) / (row_width + width)), row_width + width)
                 break
-    return [q for q, _, _ in items], [s for _, s, _ in items]
+        else:
+            rows.append((quad, float(score), width))
+    return [q for q, _, _ in rows], [sc for _, sc, _ in rows]
 
 
 def _mean_score(prob: np.ndarray, contour: np.ndarray) -> float:

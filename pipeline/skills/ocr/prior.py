@@ -125,11 +125,8 @@ def fix_short_word(word: str, text_line: bool) -> str:
 def _fix_words(text: str) -> list[tuple[int, int, str]]:
     """(start, end, fixed word) for each word of the line: fix_word, then the short-word rule."""
     spans = [(m.start(), m.end(), fix_word(m.group(0))) for m in re.finditer(r"\S+", text)]
-    out = []
-    for i, (a, b, word) in enumerate(spans):
-        text_line = any(_is_text_word(w) for j, (_, _, w) in enumerate(spans) if j != i)
-        out.append((a, b, fix_short_word(word, text_line)))
-    return out
+    text_words = sum(_is_text_word(w) for _, _, w in spans)
+    return [(a, b, fix_short_word(word, text_words - _is_text_word(word) > 0)) for a, b, word in spans]
 
 
 def apply_prior(text: str) -> str:
