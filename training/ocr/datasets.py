@@ -15,6 +15,9 @@ from training.ocr.text import TextSampler
 
 REC_HEIGHT = 32
 REC_MAX_WIDTH = 800
+# Training lines with digits in a font that has old-style figures draw them so this often: no training
+# family uses them by default, and book faces that do (EB Garamond, Libertine) read `2000` as `zo00`.
+OLDSTYLE_FIGURES = 0.4
 REC_SPEC = ImageSpec(color="GRAY", layout="NCHW", scale=1 / 255, mean=[0.5], std=[0.5], height=REC_HEIGHT,
                      width=0, resize="keep_height")
 
@@ -36,7 +39,8 @@ def build_lines(n: int, seed: int, held_out: bool | str, degraded_fraction: floa
     for _ in progress(range(n), desc=desc):
         text = sampler.line()
         font = fonts[rng.integers(len(fonts))]
-        img = render_line(text, font, rng, degraded=rng.random() < degraded_fraction)
+        img = render_line(text, font, rng, degraded=rng.random() < degraded_fraction,
+                          oldstyle=0.0 if held_out else OLDSTYLE_FIGURES)
         images.append(line_to_gray(img, REC_HEIGHT, REC_MAX_WIDTH))
         texts.append(text)
         used.append(font)
@@ -74,7 +78,8 @@ def load_lines(path: Path):
 def ensure_lines(root: Path, name: str, n: int, seed: int, held_out: bool | str, degraded_fraction: float,
                  real_looking: bool = False):
     """Build once, then reuse: the file name carries every parameter that changes its content."""
-    path = root / f"{name}-n{n}-s{seed}-d{degraded_fraction}{'-real' if real_looking else ''}.npz"
+    kind = "-real" if real_looking else "" if held_out else f"-o{OLDSTYLE_FIGURES}"
+    path = root / f"{name}-n{n}-s{seed}-d{degraded_fraction}{kind}.npz"
     if not path.exists():
         root.mkdir(parents=True, exist_ok=True)
         lines = build_real_lines(n, seed, held_out, desc=name) if real_looking else \

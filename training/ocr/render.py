@@ -5,7 +5,7 @@ from functools import lru_cache
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, features
 
 from training.ocr.real_backgrounds import real_photos
 
@@ -20,14 +20,25 @@ def background_photos() -> tuple[np.ndarray, ...]:
     return real_photos()
 
 
-def text_mask(text: str, font_path: str, size: int) -> np.ndarray:
-    """Anti-aliased coverage (0-255) of ``text``, cropped to the ink's line box (ascent to descent)."""
+def text_mask(text: str, font_path: str, size: int, features: tuple[str, ...] = ()) -> np.ndarray:
+    """Anti-aliased coverage (0-255) of ``text``, cropped to the ink's line box (ascent to descent).
+    ``features``: OpenType features to turn on (e.g. ``("onum",)``; needs Pillow's raqm layout)."""
     font = _font(font_path, size)
     ascent, descent = font.getmetrics()
-    width = int(np.ceil(font.getlength(text))) + 2
+    feats = list(features) or None
+    width = int(np.ceil(font.getlength(text, features=feats))) + 2
     img = Image.new("L", (max(width, 1), ascent + descent + 2), 0)
-    ImageDraw.Draw(img).text((1, 1), text, font=font, fill=255)
+    ImageDraw.Draw(img).text((1, 1), text, font=font, fill=255, features=feats)
     return np.asarray(img)
+
+
+@lru_cache(maxsize=512)
+def has_oldstyle_figures(font_path: str) -> bool:
+    """Whether the font draws different figures with the OpenType ``onum`` feature (old-style figures,
+    as book faces such as EB Garamond draw by default: ``2`` like ``z``, ``1`` like ``I``)."""
+    if not features.check("raqm"):   # without raqm Pillow ignores OpenType features
+        return False
+    return not np.array_equal(text_mask("1250", font_path, 32), text_mask("1250", font_path, 32, ("onum",)))
 
 
 def _contrasting_colours(rng: np.random.Generator, low_contrast: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -90,10 +101,15 @@ def degrade(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def render_line(text: str, font_path: str, rng: np.random.Generator, degraded: bool) -> np.ndarray:
-    """A single text line as a recogniser crop would see it: some margin, maybe skewed and degraded."""
+def render_line(text: str, font_path: str, rng: np.random.Generator, degraded: bool,
+                oldstyle: float = 0.0) -> np.ndarray:
+    """A single text line as a recogniser crop would see it: some margin, maybe skewed and degraded.
+    ``oldstyle``: chance of old-style figures for a line with digits in a font that has them (the rng is
+    only drawn on for such lines, so evaluation sets rendered with 0 are unchanged)."""
     size = int(rng.integers(22, 48))
-    mask = text_mask(text, font_path, size)
+    use = bool(oldstyle) and any(c.isdigit() for c in text) and has_oldstyle_figures(font_path) \
+        and rng.random() < oldstyle
+    mask = text_mask(text, font_path, size, ("onum",) if use else ())
     pad_y, pad_x = int(rng.integers(1, max(2, size // 4))), int(rng.integers(1, max(2, size // 2)))
     mask = cv2.copyMakeBorder(mask, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_CONSTANT, value=0)
     fg, bg_colour = _contrasting_colours(rng, low_contrast=degraded and rng.random() < 0.25)
