@@ -48,3 +48,24 @@ def test_warm_start_reproduces_the_exported_recogniser():
     with torch.no_grad():
         got = model.eval()(torch.from_numpy(batch)).numpy()
     assert np.abs(got - expected).max() < 1e-3 * np.abs(expected).max()
+
+
+def test_cjk_runs_set_against_latin_words_keep_the_word_gap_label():
+    from training.ocr.real_lines import _ink
+    cjk, latin = cjk_font(), split_fonts()[0][0]
+    pieces = [("漢字", cjk), ("DATE", latin), ("标准", cjk), ("B2390", latin)]
+    spaced, touching = _ink(pieces, 32, 0.0), _ink(pieces, 32, 0.0, cjk_gap=0.0)
+    # the three gaps beside the CJK runs (a third of the size each) are gone; rows unchanged
+    assert touching.shape[0] == spaced.shape[0] and spaced.shape[1] - touching.shape[1] >= 3 * (32 // 3) - 3
+    assert label(pieces, cjk) == "DATE B2390"
+
+
+def test_a_checkpoint_warm_start_loads_the_weights_as_trained(tmp_path):
+    import torch
+    from training.ocr import rec
+    source = rec.build_model(rec.Config(seed=1))
+    torch.save({"model": source.state_dict()}, tmp_path / "checkpoint.pt")
+    cfg = rec.Config(seed=2, init=str(tmp_path / "checkpoint.pt"))
+    model = rec.build_model(cfg)
+    rec.warm_start(model, cfg, [])
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), source.state_dict().values()))

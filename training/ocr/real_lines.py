@@ -92,15 +92,18 @@ def label(pieces: list[tuple[str, str]], cjk: str | None) -> str:
     return " ".join(" ".join(" " if f == cjk else t for t, f in pieces).split())   # pieces are a word gap apart
 
 
-def _ink(pieces: list[tuple[str, str]], size: int, tracking: float) -> np.ndarray:
-    """Coverage mask of the pieces on one baseline; ``tracking`` (share of the size) spaces the letters."""
+def _ink(pieces: list[tuple[str, str]], size: int, tracking: float, cjk_gap: float | None = None) -> np.ndarray:
+    """Coverage mask of the pieces on one baseline; ``tracking`` (share of the size) spaces the letters;
+    ``cjk_gap`` (share of the size), when given, is the gap on either side of a CJK piece instead of a word gap."""
     width = sum(int(_font(f, size).getlength(t)) + len(t) * int(2 * tracking * size + MIN_WORD_GAP * size + 1)
                 + size // 3 for t, f in pieces)
     canvas = Image.new("L", (width + 2 * size, 3 * size), 0)
     draw, x, base = ImageDraw.Draw(canvas), size // 2, 2 * size
     for i, (text, path) in enumerate(pieces):
         font = _font(path, size)
-        if i:   # a word gap between pieces, as wide as the line's own word gaps
+        if i and cjk_gap is not None and _cjk_font(path, pieces[i - 1][1]):
+            x += cjk_gap * size   # a CJK label set against the Latin word (tickets: "日期DATE")
+        elif i:   # a word gap between pieces, as wide as the line's own word gaps
             x += size // 3 + 2 * tracking * size
         # letter by letter when letter-spaced, else word by word
         for unit in (text if tracking else text.replace(" ", "\0 \0").split("\0")):
@@ -158,14 +161,21 @@ def _warp(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return cv2.warpPerspective(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def render_real_line(sampler: TextSampler, fonts: list[str], rng: np.random.Generator) -> tuple[np.ndarray, str]:
-    """One real-looking line crop (BGR) and its label."""
+def _cjk_font(*paths: str) -> bool:
+    return cjk_font() in paths
+
+
+def render_real_line(sampler: TextSampler, fonts: list[str], rng: np.random.Generator,
+                     tight_cjk: float = 0.0) -> tuple[np.ndarray, str]:
+    """One real-looking line crop (BGR) and its label. ``tight_cjk``: chance that a line's CJK pieces touch
+    their Latin neighbours (the rng is drawn on only for lines with CJK pieces, and only when it is set)."""
     font, cjk = fonts[rng.integers(len(fonts))], cjk_font()
     pieces = _content(sampler, rng, font, cjk)
     size = int(rng.integers(24, 64))
     # letter spacing only where it cannot pass for word gaps (0.15 em taught the model to drop real spaces)
     tracking = rng.uniform(0.4, 0.8) if rng.random() < 0.06 else 0.0
-    mask = _ink(pieces, size, tracking)
+    touching = tight_cjk > 0 and len(pieces) > 1 and rng.random() < tight_cjk
+    mask = _ink(pieces, size, tracking, rng.uniform(0.0, 0.15) if touching else None)
     top, bottom = (int(rng.integers(int(MIN_MARGIN * size), max(2, size // 3))) for _ in range(2))
     side = int(rng.integers(int(MIN_MARGIN * size), max(2, size // 2)))
     mask = cv2.copyMakeBorder(mask, top, bottom, side, side, cv2.BORDER_CONSTANT, value=0)

@@ -34,7 +34,8 @@ class Config:
     eval_every: int = option(1000, "Steps between held-out evaluations.")
     threads: int = option(1, "Torch threads.")
     real_lines: int = option(0, "Real-looking lines (training/ocr/real_lines.py) added to the training lines.")
-    init: str = option("", "Warm start: an exported fp32 recogniser (pipeline/models/ocr_rec.fp32.onnx); '' = random.")
+    init: str = option("", "Warm start: a training checkpoint (runs/ocr-rec-*/checkpoint.pt) or an exported fp32 "
+                           "recogniser (pipeline/models/ocr_rec.fp32.onnx); '' = random.")
     select_on: list[str] = option(factory=lambda: ["heldout_clean"],
                                   doc="Evaluation sets whose mean CER picks the checkpoint kept.")
 
@@ -140,6 +141,10 @@ def selection_cer(scores: dict, names: list[str]) -> float:
 
 
 def warm_start(model, cfg: Config, images: list[np.ndarray]) -> None:
+    if cfg.init.endswith(".pt"):   # a checkpoint keeps its BatchNorms: nothing to re-fit
+        import torch
+        model.load_state_dict(torch.load(cfg.init, map_location="cpu", weights_only=False)["model"])
+        return
     from training.ocr.warm_start import load_from_onnx
     rng = np.random.default_rng(cfg.seed)
     sample = [images[i] for i in rng.choice(len(images), 64 * 8, replace=False)]
