@@ -22,6 +22,13 @@ log = logging.getLogger("perceive.stage")
 SHIPPED_MODELS = Path(__file__).resolve().parent.parent / "models"
 
 
+def shipped_model(name: str, suffix: str = ".onnx") -> Path:
+    """A shipped model file; ``suffix`` ".fp32.onnx" asks for the fp32 variant, which is the shipped file
+    itself when the export found int8 not worth it (no twin then)."""
+    path = SHIPPED_MODELS / f"{name}{suffix}"
+    return SHIPPED_MODELS / f"{name}.onnx" if suffix == ".fp32.onnx" and not path.is_file() else path
+
+
 @dataclass
 class StageResult:
     elapsed_ms: float = 0.0

@@ -12,7 +12,7 @@ import cv2
 from pipeline.engine import Engine
 from pipeline.skills.ocr.reader import OcrReader
 from pipeline.skills.ocr.stability import LineStabiliser
-from pipeline.runtime.stage import SHIPPED_MODELS
+from pipeline.runtime.stage import SHIPPED_MODELS, shipped_model
 
 ASSETS = SHIPPED_MODELS.parent / "assets"
 MIN_SHOWN = 0.9
@@ -21,7 +21,7 @@ MIN_SHOWN = 0.9
 def test_exit_42_is_shown_steadily_and_no_junk_line_is():
     manifest = json.loads((ASSETS / "sample_media.json").read_text())
     width, height = manifest["size"]
-    reader = OcrReader(Engine(SHIPPED_MODELS / "ocr_det.fp32.onnx"), Engine(SHIPPED_MODELS / "ocr_rec.fp32.onnx"))
+    reader = OcrReader(Engine(SHIPPED_MODELS / "ocr_det.fp32.onnx"), Engine(shipped_model("ocr_rec", ".fp32.onnx")))
     stabiliser, video = LineStabiliser(), cv2.VideoCapture(str(ASSETS / manifest["video"]))
     visible = shown = 0
     junk = []

@@ -17,7 +17,7 @@ import pytest
 from export.ocr_real import TRUTH, words_read
 from pipeline.engine import Engine
 from pipeline.skills.ocr.reader import STILL_LONG_SIDE, OcrReader
-from pipeline.runtime.stage import SHIPPED_MODELS
+from pipeline.runtime.stage import SHIPPED_MODELS, shipped_model
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 SIGNS = {"chinese.jpg": "easyocr/chinese.jpg", "japanese.jpg": "easyocr/japanese.jpg", "korean.png": "easyocr/korean.png"}
@@ -26,7 +26,7 @@ MIN_WORDS = {".fp32.onnx": 10, ".onnx": 8}   # of 12; measured 10 and 9
 
 
 def still_reader(suffix: str) -> OcrReader:
-    return OcrReader(Engine(SHIPPED_MODELS / f"ocr_det{suffix}"), Engine(SHIPPED_MODELS / f"ocr_rec{suffix}"),
+    return OcrReader(Engine(SHIPPED_MODELS / f"ocr_det{suffix}"), Engine(shipped_model("ocr_rec", suffix)),
                      long_side=STILL_LONG_SIDE)
 
 

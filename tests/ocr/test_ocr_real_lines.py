@@ -4,7 +4,7 @@ import pytest
 
 from pipeline.engine import Engine, EngineConfig
 from pipeline.skills.ocr.preprocess import batch_lines
-from pipeline.runtime.stage import SHIPPED_MODELS
+from pipeline.runtime.stage import SHIPPED_MODELS, shipped_model
 from training.ocr.datasets import REC_SPEC, build_lines, build_real_lines
 from training.ocr.fonts import UNSEEN_FAMILIES, caps_only, cjk_font, font_families, split_fonts, unseen_fonts
 from training.ocr.real_lines import label
@@ -39,7 +39,7 @@ def test_real_looking_lines_are_deterministic_32_high_and_labelled_in_the_alphab
 def test_warm_start_reproduces_the_exported_recogniser():
     import torch
     from training.ocr import rec
-    cfg = rec.Config(init=str(SHIPPED_MODELS / "ocr_rec.fp32.onnx"))
+    cfg = rec.Config(init=str(shipped_model("ocr_rec", ".fp32.onnx")))
     images, _, _ = build_lines(64, 3, False, 0.5)
     model = rec.build_model(cfg)
     rec.warm_start(model, cfg, images * 8)

@@ -13,7 +13,7 @@ from pipeline.engine import Engine
 from pipeline.skills.ocr.ctc import cer
 from pipeline.skills.ocr.reader import OcrReader, rectify
 from pipeline.skills.ocr.steps import REC_BATCH, boxes_in_frame, detector_map, recognise_crops, sigmoid
-from pipeline.runtime.stage import SHIPPED_MODELS
+from pipeline.runtime.stage import SHIPPED_MODELS, shipped_model
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LABELS = json.loads((FIXTURES / "labels.json").read_text())
@@ -22,7 +22,7 @@ MAX_RAW_CER = 0.25  # measured at most 0.2: one edit in five characters ("$365 .
 
 @pytest.fixture(scope="module")
 def reader():
-    return OcrReader(Engine(SHIPPED_MODELS / "ocr_det.fp32.onnx"), Engine(SHIPPED_MODELS / "ocr_rec.fp32.onnx"))
+    return OcrReader(Engine(SHIPPED_MODELS / "ocr_det.fp32.onnx"), Engine(shipped_model("ocr_rec", ".fp32.onnx")))
 
 
 def labelled_crops():

@@ -20,6 +20,17 @@ def test_greedy_decode_merges_repeats_and_drops_blanks():
     assert greedy_decode(onehot([1, 2, 3]), "abcd", steps=2).text == "ab"  # padded tail ignored
 
 
+def test_a_long_blank_stretch_between_glyphs_is_a_word_gap():
+    from pipeline.skills.ocr.ctc import WORD_GAP_STEPS
+    far, near = [1] + [0] * WORD_GAP_STEPS + [2], [1] + [0] * (WORD_GAP_STEPS - 1) + [2]
+    spaced = greedy_decode(onehot(far), "ab c")
+    assert spaced.text == "a b" and len(spaced.char_confidences) == 3 and spaced.char_confidences[1] < 0.97
+    assert greedy_decode(onehot(near), "ab c").text == "ab"
+    assert greedy_decode(onehot(far), "ab c", gap_steps=0).text == "ab"
+    # a space the model wrote itself is not doubled
+    assert greedy_decode(onehot([1, 3] + [0] * WORD_GAP_STEPS + [2]), "ab c").text == "a b"
+
+
 def test_cer_and_edit_distance():
     assert edit_distance("kitten", "sitting") == 3
     assert cer(["abc", "xy"], ["abd", "xyz"]) == 2 / 6
