@@ -1,9 +1,9 @@
 """The bundled demo sample read as the ocr stage reads video: EXIT 42 shown in >= 90% of the frames
 where the sign is fully visible (per-frame truth in pipeline/assets/sample_media.json), no other line.
 
-With the fp32 twins (the same on every CPU): 75 of 80 frames (the first two cannot be stable
-yet), no junk line; raw per-frame reading 71 of 80 with 19 junk lines, all below 3 of 5 frames.
-The int8 models (AVX-512 VNNI) show it in 78 of 80.
+With the fp32 models (the same on every CPU; the recogniser shipped 2026-12-02 is fp32 only): 78 of
+80 frames (the first two cannot be stable yet), no junk line; the int8 detector with it: 78 of 80.
+(Earlier pairs: fp32 75 of 80, raw per-frame reading 71 of 80 with 19 junk lines, all below 3 of 5.)
 """
 import json
 
